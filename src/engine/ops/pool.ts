@@ -1,0 +1,103 @@
+// Pooling over NCHW: MaxPool (its gradient scatter-adds dY at the Indices, which ONNX flattens over
+// N·C·H·W), AveragePool (gradient: a transposed convolution with a constant 1/k² kernel; padding counts,
+// as PyTorch's default) and GlobalAveragePool.
+import { type Graph, type Value, defineOp, shapeError } from '../graph.js';
+import { numel } from '../shape.js';
+import { fmt, ints } from './common.js';
+import { type Padding, resolvePads } from './conv.js';
+import { mul } from './elementwise.js';
+import { expand, reshape } from './shape-ops.js';
+import { zeros } from './scatter.js';
+
+function poolOut(x: { inputs: { shape: (number | string)[] }[]; attrs: Record<string, unknown> }, what: string): (number | string)[] {
+  const s = x.inputs[0].shape;
+  if (s.length !== 4) shapeError(`${what} input must be [N, C, H, W], got ${fmt(s)}`);
+  const [kh, kw] = x.attrs.kernel as number[];
+  const [sh, sw] = x.attrs.strides as number[];
+  const [pt, pl, pb, pr] = x.attrs.pads as number[];
+  const oh = Math.floor(((s[2] as number) + pt + pb - kh) / sh) + 1;
+  const ow = Math.floor(((s[3] as number) + pl + pr - kw) / sw) + 1;
+  if (oh < 1 || ow < 1) shapeError(`pool window ${kh}x${kw} does not fit input ${fmt(s)}`);
+  return [s[0], s[1], oh, ow];
+}
+
+const poolAttrs = (n: { attrs: Record<string, unknown> }) => ({
+  kernel_shape: { ints: n.attrs.kernel as number[] },
+  strides: { ints: n.attrs.strides as number[] },
+  pads: { ints: n.attrs.pads as number[] },
+});
+
+defineOp({
+  type: 'MaxPool',
+  infer: (x) => {
+    const shape = poolOut(x, 'MaxPool');
+    return [
+      { dtype: 'float32', shape },
+      { dtype: 'int64', shape },
+    ];
+  },
+  emit: (e, n) => {
+    const outs = [e.name(n.outputs[0])];
+    if (e.isUsed(n.outputs[1])) outs.push(e.name(n.outputs[1]));
+    e.node('MaxPool', [e.name(n.inputs[0])], outs, poolAttrs(n));
+  },
+  grad: (g, n, [dy]) => {
+    if (!dy) return [null];
+    const xs = n.inputs[0].shape as number[];
+    const size = numel(xs);
+    const flat = (v: Value) => reshape(g, v, [numel(v.shape as number[])]);
+    const scattered = g.op('ScatterElements', [zeros(g, [size]), flat(n.outputs[1]), flat(dy)], { axis: 0, reduction: 'add' });
+    return [reshape(g, scattered, xs)];
+  },
+});
+
+defineOp({
+  type: 'AveragePool',
+  infer: (x) => [{ dtype: 'float32', shape: poolOut(x, 'AveragePool') }],
+  emit: (e, n) => e.node('AveragePool', [e.name(n.inputs[0])], [e.name(n.outputs[0])], { ...poolAttrs(n), count_include_pad: { i: 1 } }),
+  grad: (g, n, [dy]) => {
+    if (!dy) return [null];
+    const [N, C, H, W] = n.inputs[0].shape as number[];
+    const [, , oh, ow] = dy.shape as number[];
+    const [kh, kw] = ints(n, 'kernel');
+    const strides = ints(n, 'strides');
+    const pads = ints(n, 'pads');
+    const kernel = g.constFloat(new Float32Array(kh * kw).fill(1 / (kh * kw)), [1, 1, kh, kw]);
+    const outputPadding = [H - ((oh - 1) * strides[0] + kh - pads[0] - pads[2]), W - ((ow - 1) * strides[1] + kw - pads[1] - pads[3])];
+    const planes = reshape(g, dy, [N * C, 1, oh, ow]);
+    const dx = g.op('ConvTranspose', [planes, kernel], { strides, pads, output_padding: outputPadding });
+    return [reshape(g, dx, [N, C, H, W])];
+  },
+});
+
+defineOp({
+  type: 'GlobalAveragePool',
+  infer: (x) => {
+    const s = x.inputs[0].shape;
+    if (s.length !== 4) shapeError(`GlobalAveragePool input must be [N, C, H, W], got ${fmt(s)}`);
+    return [{ dtype: 'float32', shape: [s[0], s[1], 1, 1] }];
+  },
+  emit: (e, n) => e.node('GlobalAveragePool', [e.name(n.inputs[0])], [e.name(n.outputs[0])]),
+  grad: (g, n, [dy]) => {
+    if (!dy) return [null];
+    const xs = n.inputs[0].shape as number[];
+    return [expand(g, mul(g, dy, g.scalar(1 / (xs[2] * xs[3]))), xs)];
+  },
+});
+
+export interface PoolOptions {
+  stride?: number;
+  padding?: Padding;
+}
+
+function poolCall(g: Graph, type: string, x: Value, kernel: number | [number, number], o: PoolOptions): Value[] {
+  const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+  const s = o.stride ?? kh;
+  const pads = x.rank === 4 ? resolvePads(o.padding ?? 'valid', x.shape[2] as number, x.shape[3] as number, kh, kw, s, s) : [0, 0, 0, 0];
+  return g.apply(type, [x], { kernel: [kh, kw], strides: [s, s], pads });
+}
+
+/** Max pooling; stride defaults to the kernel size. */
+export const maxPool2d = (g: Graph, x: Value, kernel: number | [number, number], o: PoolOptions = {}): Value => poolCall(g, 'MaxPool', x, kernel, o)[0];
+export const avgPool2d = (g: Graph, x: Value, kernel: number | [number, number], o: PoolOptions = {}): Value => poolCall(g, 'AveragePool', x, kernel, o)[0];
+export const globalAvgPool = (g: Graph, x: Value): Value => g.op('GlobalAveragePool', [x]);
