@@ -3,7 +3,9 @@
  * line; commands stay thin and call the modules that do the work.
  */
 import { Command } from 'commander';
+import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
 
@@ -41,6 +43,8 @@ export function buildProgram(context: CliContext = createContext()): Command {
     .addHelpText('after', ENVIRONMENT_HELP);
 
   registerInfoCommand(program, context);
+  registerTrainCommand(program, context);
+  registerDatasetsCommand(program, context);
 
   return program;
 }

@@ -20,3 +20,4 @@ export { createLogger, silentLogger, type Logger, type LoggerOptions } from './l
 export { SchemeRegistry, parseUri, type ParsedUri, type SchemeFactory } from './scheme-registry.js';
 export { idTime, newId, sha256Hex } from './ids.js';
 export { Rng, type RngState } from './rng.js';
+export { describeIssues, parseWith } from './validate.js';

@@ -1,0 +1,138 @@
+/**
+ * `aimass train --spec spec.json`: validates the spec (every problem listed, before any work), trains in a
+ * worker thread with a live progress bar, writes a run folder (model.onnx, metrics.json, checkpoints, …) and
+ * prints the test metrics. `--resume DIR` continues a killed run from its last epoch checkpoint.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { AimassError, homePath, newId } from '../../core/index.js';
+import { type JobEvent, type JobResult, type TrainSpec, parseTrainSpec, resolveDataPaths, trainInWorker } from '../../train/index.js';
+import type { CliContext, GlobalOptions } from '../context.js';
+
+interface TrainOptions {
+  spec?: string;
+  out?: string;
+  resume?: string;
+  threads?: string;
+  progress: boolean;
+}
+
+function readJson(path: string, what: string): unknown {
+  if (!existsSync(path)) throw new AimassError('NOT_FOUND', `${what} not found: ${path}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new AimassError('INVALID_SPEC', `${what} ${path} is not valid JSON: ${(e as Error).message}`, { problems: [(e as Error).message] });
+  }
+}
+
+function fmt(x: number | undefined, digits = 4): string {
+  return x === undefined ? '-' : x.toFixed(digits);
+}
+
+export function registerTrainCommand(program: Command, context: CliContext): void {
+  program
+    .command('train')
+    .description('train a model from a JSON spec; writes model.onnx, metrics.json and checkpoints to a run folder')
+    .option('-s, --spec <file>', 'training spec (model, data, optimizer, epochs, batchSize, seed, …)')
+    .option('-o, --out <dir>', 'run folder (default $AIMASS_HOME/runs/<name>-<id>)')
+    .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (uses its spec.json)')
+    .option('-t, --threads <n>', 'ONNX Runtime threads (default: the spec, else AIMASS_THREADS)')
+    .option('--no-progress', 'no progress bar; one line per epoch')
+    .addHelpText(
+      'after',
+      `
+Example spec (the reference MNIST CNN):
+  { "model": { "type": "cnn", "input": [1, 28, 28], "classes": 10,
+               "blocks": [{ "filters": 16, "pool": 2 }, { "filters": 32, "pool": 2 }], "dense": [64] },
+    "data": { "format": "image-csv", "train": "mnist_train.csv", "test": "mnist_test.csv" },
+    "optimizer": { "type": "adam", "lr": 0.001 }, "epochs": 3, "batchSize": 64, "seed": 0 }
+Data paths are relative to the spec file. See examples/ for more.`,
+    )
+    .action(async (o: TrainOptions, command: Command) => {
+      const json = (command.optsWithGlobals() as GlobalOptions).json ?? false;
+      if (!o.spec && !o.resume) throw new AimassError('INVALID_ARGUMENT', 'give --spec <file> to start a run, or --resume <dir> to continue one');
+      let spec: TrainSpec;
+      let runDir: string;
+      if (o.resume) {
+        runDir = resolve(o.resume);
+        if (!existsSync(join(runDir, 'checkpoint.json'))) throw new AimassError('NOT_FOUND', `${runDir} has no checkpoint to resume from (it is written after each epoch)`);
+        spec = parseTrainSpec(readJson(join(runDir, 'spec.json'), 'run spec'));
+      } else {
+        const specPath = resolve(o.spec!);
+        spec = parseTrainSpec(readJson(specPath, 'training spec'));
+        spec = { ...spec, data: await resolveDataPaths(spec.data, dirname(specPath)) };
+        runDir = o.out ? resolve(o.out) : homePath(context.config(), 'runs', newId(spec.name ?? spec.model.type));
+        if (existsSync(join(runDir, 'checkpoint.json'))) throw new AimassError('ALREADY_EXISTS', `${runDir} already holds a run; use --resume ${runDir} to continue it, or another --out`);
+      }
+      let threads = spec.threads;
+      if (o.threads !== undefined) {
+        threads = Number(o.threads);
+        if (!Number.isInteger(threads) || threads < 1) throw new AimassError('INVALID_ARGUMENT', `--threads must be a positive integer, got "${o.threads}"`);
+      }
+      threads ??= context.config().threads;
+
+      const out = (line: string) => context.stderr.write(`${line}\n`);
+      const isTty = Boolean((context.stderr as { isTTY?: boolean }).isTTY) && o.progress;
+      const bar = isTty
+        ? new cliProgress.SingleBar(
+            { format: 'epoch {epoch} |{bar}| {percentage}% | loss {loss} | {speed} samples/s | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, stream: context.stderr as NodeJS.WriteStream },
+            cliProgress.Presets.shades_classic,
+          )
+        : null;
+      let total = 0;
+      const onEvent = (e: JobEvent) => {
+        switch (e.type) {
+          case 'loaded':
+            out(`data: ${e.train} train${e.validation ? `, ${e.validation} validation` : ''}${e.test ? `, ${e.test} test` : ''} rows (${e.seconds.toFixed(1)} s)`);
+            break;
+          case 'start':
+            total = e.stepsPerEpoch;
+            out(`run ${e.runDir}: ${e.parameters} parameters, ${e.epochs} epochs of ${e.stepsPerEpoch} steps (batch ${e.batchSize}), ${threads} thread(s)${e.startEpoch ? `, resuming after epoch ${e.startEpoch}` : ''}`);
+            break;
+          case 'step':
+            if (!bar) break;
+            if (e.step <= 1 || !bar.getTotal()) bar.start(total, 0, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: '-' });
+            bar.update(e.step, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: e.samplesPerSec.toFixed(0) });
+            break;
+          case 'epoch': {
+            bar?.stop();
+            const r = e.record;
+            out(
+              `epoch ${r.epoch}/${spec.epochs}: loss ${fmt(r.train_loss)}${r.train_accuracy !== undefined ? ` acc ${fmt(r.train_accuracy)}` : ''}` +
+                `${r.val_loss !== undefined ? ` | val_loss ${fmt(r.val_loss)}` : ''}${r.val_accuracy !== undefined ? ` val_acc ${fmt(r.val_accuracy)}` : ''}` +
+                ` | ${r.samples_per_s.toFixed(0)} samples/s, ${r.seconds.toFixed(1)} s`,
+            );
+            break;
+          }
+          case 'early_stop':
+            out(`early stop after epoch ${e.epoch}: no improvement since epoch ${e.bestEpoch}; keeping its weights`);
+            break;
+        }
+      };
+      const run = trainInWorker({ spec, runDir, threads, resume: Boolean(o.resume) }, onEvent);
+      const stop = () => {
+        out('stopping after the current step; resume later with --resume');
+        run.abort();
+      };
+      process.once('SIGINT', stop);
+      let result: JobResult;
+      try {
+        result = await run.result;
+      } finally {
+        bar?.stop();
+        process.off('SIGINT', stop);
+      }
+      if (json) {
+        context.stdout.write(`${JSON.stringify({ runDir: result.runDir, model: result.modelPath, epochs: result.epochs, test: result.test, bestEpoch: result.bestEpoch, samplesPerSec: result.samplesPerSec })}\n`);
+        return;
+      }
+      const t = result.test;
+      context.stdout.write(
+        `model: ${result.modelPath}\n` +
+          (t ? `test: ${t.accuracy !== undefined ? `accuracy ${fmt(t.accuracy)}, ` : ''}loss ${fmt(t.loss)}${t.mae !== undefined ? `, mae ${fmt(t.mae)}` : ''} (${t.n} rows)\n` : 'test: no test file in the spec\n'),
+      );
+    });
+}
