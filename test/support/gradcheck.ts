@@ -108,3 +108,16 @@ export function spaced(n: number, seed = 3, gap = 0.05): Float32Array {
 export function ints64(values: number[]): BigInt64Array {
   return BigInt64Array.from(values.map((v) => BigInt(v)));
 }
+
+/** `n` values drawn uniformly from [lo, hi): positive inputs for log, sqrt and division. */
+export function uniform(n: number, lo: number, hi: number, seed = 5): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+}
+
+/** Splits one `spaced` draw into pieces of the given sizes, so values stay apart across several inputs. */
+export function spacedParts(sizes: number[], seed = 3): Float32Array[] {
+  const all = spaced(sizes.reduce((a, b) => a + b, 0), seed);
+  let at = 0;
+  return sizes.map((n) => all.slice(at, (at += n)));
+}

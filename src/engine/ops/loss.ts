@@ -61,10 +61,15 @@ defineOp({
     e.node('Add', [t[7], t[6]], [t[8]]);
     e.node('ReduceMean', [t[8]], [e.name(n.outputs[0])], { keepdims: { i: 0 } });
   },
+  // d/dz = (sigmoid(z) − y)/N; d/dy = −z/N (soft targets produced by the graph, e.g. distillation)
   grad: (g, n, [dl], needs) => {
-    if (!dl || !needs[0]) return [null, null];
+    if (!dl) return [null, null];
     const [z, y] = n.inputs;
-    return [mul(g, scale(g, sub(g, sigmoid(g, z), y), 1 / numel(z.shape as number[])), dl), null];
+    const count = numel(z.shape as number[]);
+    return [
+      needs[0] ? mul(g, scale(g, sub(g, sigmoid(g, z), y), 1 / count), dl) : null,
+      needs[1] ? mul(g, scale(g, z, -1 / count), dl) : null,
+    ];
   },
 });
 

@@ -1,8 +1,8 @@
 // Matrix products: MatMul (2-D, or a batch of rows [.., M, K] times a matrix [K, N]) and Gemm (2-D with
 // optional transposes and bias), the workhorses of dense layers and of many gradients.
 import { type Graph, type Value, defineOp, shapeError } from '../graph.js';
-import { broadcastShapes } from '../shape.js';
-import { emitSimple, fmt, int } from './common.js';
+import { broadcastShapes, sameShape } from '../shape.js';
+import { emitSimple, fmt, int, unbroadcast } from './common.js';
 import { reshape } from './shape-ops.js';
 
 defineOp({
@@ -43,7 +43,9 @@ defineOp({
     const [m, ka] = ta ? [a.shape[1], a.shape[0]] : a.shape;
     const [kb, nn] = tb ? [b.shape[1], b.shape[0]] : b.shape;
     if (ka !== kb) shapeError(`inner dimensions differ: ${fmt(a.shape)}${ta ? 'ᵀ' : ''} times ${fmt(b.shape)}${tb ? 'ᵀ' : ''}`);
-    if (c && !broadcastShapes(c.shape, [m, nn])) shapeError(`bias ${fmt(c.shape)} does not broadcast to [${m}, ${nn}]`);
+    // the bias broadcasts one way: to [M, N], never beyond it
+    const biased = c && broadcastShapes(c.shape, [m, nn]);
+    if (c && !(biased && sameShape(biased, [m, nn]))) shapeError(`bias ${fmt(c.shape)} does not broadcast to [${m}, ${nn}]`);
     return [{ dtype: a.dtype, shape: [m, nn] }];
   },
   emit: emitSimple('Gemm', (n) => ({ transA: { i: int(n, 'transA') ?? 0 }, transB: { i: int(n, 'transB') ?? 0 } })),
@@ -55,14 +57,7 @@ defineOp({
     // Y = A'B' with A' = op(A), B' = op(B): dA' = dY B'ᵀ, dB' = A'ᵀ dY, transposed back where op transposed.
     const da = !needs[0] ? null : ta ? gemm(g, b, dy, { transA: tb, transB: true }) : gemm(g, dy, b, { transB: !tb });
     const db = !needs[1] ? null : tb ? gemm(g, dy, a, { transA: true, transB: ta }) : gemm(g, a, dy, { transA: !ta });
-    let dc: Value | null = null;
-    if (c && needs[2]) {
-      dc = dy;
-      if (c.rank < 2 || c.shape[0] === 1) dc = g.op('ReduceSum', [dc], { axes: [0], keepdims: c.rank < 2 ? 0 : 1 });
-      if (c.rank === 2 && c.shape[1] === 1) dc = g.op('ReduceSum', [dc], { axes: [1], keepdims: 1 });
-      if (c.rank === 0) dc = g.op('ReduceSum', [dc], { keepdims: 0 });
-    }
-    return [da, db, dc];
+    return [da, db, c && needs[2] ? unbroadcast(g, dy, c.shape) : null];
   },
 });
 

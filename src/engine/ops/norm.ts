@@ -24,7 +24,7 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-/** BatchNorm over axis 1 of [N, C] or [N, C, H, W]. */
+/** BatchNorm over axis 1 of [N, C], [N, C, L] or [N, C, H, W]. */
 export function batchNorm(g: Graph, x: Value, gamma: Value, beta: Value, runningMean: Value, runningVar: Value, o: BatchNormOptions = {}): Value {
   const eps = o.eps ?? 1e-5;
   const momentum = o.momentum ?? 0.1;
@@ -33,8 +33,9 @@ export function batchNorm(g: Graph, x: Value, gamma: Value, beta: Value, running
     return g.op('BatchNormalization', [x, gamma, beta, runningMean, runningVar], { eps }); // the shape rule reports it
   }
   if (!g.training) return g.op('BatchNormalization', [x, gamma, beta, runningMean, runningVar], { eps });
-  const axes = x.rank === 4 ? [0, 2, 3] : [0];
-  const bshape = x.rank === 4 ? [1, c, 1, 1] : [1, c];
+  // statistics over every axis but the channel axis 1, for any rank (ONNX BatchNormalization's contract)
+  const axes = Array.from({ length: x.rank }, (_, i) => i).filter((i) => i !== 1);
+  const bshape = x.shape.map((_, i) => (i === 1 ? c : 1));
   const mean = reduceMean(g, x, axes, true);
   const centered = sub(g, x, mean);
   const variance = reduceMean(g, mul(g, centered, centered), axes, true);

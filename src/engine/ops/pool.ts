@@ -86,18 +86,19 @@ defineOp({
 });
 
 export interface PoolOptions {
-  stride?: number;
+  /** One stride for both axes, or [along H, along W]; the kernel size by default. */
+  stride?: number | [number, number];
   padding?: Padding;
 }
 
 function poolCall(g: Graph, type: string, x: Value, kernel: number | [number, number], o: PoolOptions): Value[] {
   const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
-  const s = o.stride ?? kh;
-  const pads = x.rank === 4 ? resolvePads(o.padding ?? 'valid', x.shape[2] as number, x.shape[3] as number, kh, kw, s, s) : [0, 0, 0, 0];
-  return g.apply(type, [x], { kernel: [kh, kw], strides: [s, s], pads });
+  const [sh, sw] = o.stride === undefined ? [kh, kw] : typeof o.stride === 'number' ? [o.stride, o.stride] : o.stride;
+  const pads = x.rank === 4 ? resolvePads(o.padding ?? 'valid', x.shape[2] as number, x.shape[3] as number, kh, kw, sh, sw) : [0, 0, 0, 0];
+  return g.apply(type, [x], { kernel: [kh, kw], strides: [sh, sw], pads });
 }
 
-/** Max pooling; stride defaults to the kernel size. */
+/** Max pooling; the stride defaults to the kernel size along each axis. */
 export const maxPool2d = (g: Graph, x: Value, kernel: number | [number, number], o: PoolOptions = {}): Value => poolCall(g, 'MaxPool', x, kernel, o)[0];
 export const avgPool2d = (g: Graph, x: Value, kernel: number | [number, number], o: PoolOptions = {}): Value => poolCall(g, 'AveragePool', x, kernel, o)[0];
 export const globalAvgPool = (g: Graph, x: Value): Value => g.op('GlobalAveragePool', [x]);

@@ -1,8 +1,8 @@
 // Reductions over axes: ReduceSum, ReduceMean (differentiable), ReduceMax and ArgMax (metrics only).
-import { type Graph, type InferInput, type Value, defineOp } from '../graph.js';
+import { type EmitterLike, type Graph, type InferInput, type Node, type Value, defineOp } from '../graph.js';
 import type { TensorType } from '../shape.js';
 import { normAxis } from '../shape.js';
-import { int, ints } from './common.js';
+import { fmt, int, ints } from './common.js';
 import { div, maximum, mul } from './elementwise.js';
 import { expand, reshape, unsqueeze } from './shape-ops.js';
 
@@ -21,11 +21,23 @@ function keptShape(g: Graph, input: Value, axes: number[] | undefined): number[]
   return s.map((d, i) => (ax.includes(i) ? 1 : d));
 }
 
+/**
+ * An empty axes list reduces nothing (the shape rule keeps every axis), but ONNX reads empty axes as "all
+ * axes": emit an Identity instead. LayerNorm over a rank-1 input reduces its parameter gradients over [].
+ */
+function emitNoAxes(e: EmitterLike, n: Node): boolean {
+  const axes = n.attrs.axes as number[] | undefined;
+  if (!axes || axes.length) return false;
+  e.node('Identity', [e.name(n.inputs[0])], [e.name(n.outputs[0])]);
+  return true;
+}
+
 defineOp({
   type: 'ReduceSum',
   infer: reduceRule,
   // opset 13+: axes is an input
   emit: (e, n) => {
+    if (emitNoAxes(e, n)) return;
     const axes = n.attrs.axes as number[] | undefined;
     e.node('ReduceSum', axes ? [e.name(n.inputs[0]), e.int64s(axes)] : [e.name(n.inputs[0])], [e.name(n.outputs[0])], {
       keepdims: { i: (n.attrs.keepdims as number | undefined) ?? 1 },
@@ -42,11 +54,13 @@ defineOp({
   type: 'ReduceMean',
   infer: reduceRule,
   // opset 17: axes is an attribute
-  emit: (e, n) =>
+  emit: (e, n) => {
+    if (emitNoAxes(e, n)) return;
     e.node('ReduceMean', [e.name(n.inputs[0])], [e.name(n.outputs[0])], {
       axes: n.attrs.axes ? { ints: ints(n, 'axes') } : undefined,
       keepdims: { i: (n.attrs.keepdims as number | undefined) ?? 1 },
-    }),
+    });
+  },
   grad: (g, n, [dy]) => {
     if (!dy) return [null];
     const x = n.inputs[0];
@@ -59,11 +73,13 @@ defineOp({
 defineOp({
   type: 'ReduceMax',
   infer: reduceRule,
-  emit: (e, n) =>
+  emit: (e, n) => {
+    if (emitNoAxes(e, n)) return;
     e.node('ReduceMax', [e.name(n.inputs[0])], [e.name(n.outputs[0])], {
       axes: n.attrs.axes ? { ints: ints(n, 'axes') } : undefined,
       keepdims: { i: (n.attrs.keepdims as number | undefined) ?? 1 },
-    }),
+    });
+  },
   nondiff: true,
 });
 
@@ -89,7 +105,7 @@ export const argMax = (g: Graph, x: Value, axis: number, keepdims = false): Valu
  */
 export function maskedMean(g: Graph, x: Value, mask: Value): Value {
   if (x.rank !== 3 || mask.rank !== 2 || mask.shape[0] !== x.shape[0] || mask.shape[1] !== x.shape[1])
-    throw g.shapeMismatch(`masked mean takes x [B, T, E] and mask [B, T], got [${x.shape}] and [${mask.shape}]`);
+    throw g.shapeMismatch(`masked mean takes x [B, T, E] and mask [B, T], got ${fmt(x.shape)} and ${fmt(mask.shape)}`);
   const summed = reduceSum(g, mul(g, x, unsqueeze(g, mask, [2])), [1]);
   const count = maximum(g, reduceSum(g, mask, [1], true), g.scalar(1));
   return div(g, summed, count);
