@@ -172,3 +172,19 @@ test('missing files and modules absent from the table are reported', () => {
     'module "mystery" (src/mystery/index.ts) is not in the dependency table; add it to ARCHITECTURE.md and to the table in test/architecture.test.ts',
   ]);
 });
+
+test('a test file may use another module through its entry, but not reach into its internals', () => {
+  const files = fixture({
+    'src/core/index.ts': 'export const E = 1;',
+    'src/engine/index.ts': "export * from './graph.js';",
+    'src/engine/graph.ts': 'export const graph = 1;',
+    'src/models/index.ts': 'export const m = 1;',
+    'src/core/errors.test.ts': "import { m } from '../models/index.js';\nimport { graph } from '../engine/graph.js';",
+    'src/core/errors.ts': "import { m } from '../models/index.js';",
+  });
+  const result = checkArchitecture(files, { srcRoot: 'src', table: FIXTURE_TABLE });
+  assert.deepEqual(result.violations, [
+    'src/core/errors.test.ts:2 imports src/engine/graph.ts, an internal file of engine/; import from src/engine/index.ts instead (export it there if needed)',
+    'src/core/errors.ts:1 core/ imports models/ ("../models/index.js"), but core/ may import only nothing of ours',
+  ]);
+});
