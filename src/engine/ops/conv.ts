@@ -116,3 +116,4 @@ export function conv2d(g: Graph, x: Value, w: Value, b: Value | null, o: Conv2dO
   const pads = resolvePads(o.padding ?? 'valid', x.shape[2] as number, x.shape[3] as number, w.shape[2] as number, w.shape[3] as number, sh, sw);
   return g.op('Conv', b ? [x, w, b] : [x, w], { strides: [sh, sw], pads });
 }
+

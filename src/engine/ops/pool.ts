@@ -44,11 +44,25 @@ defineOp({
   grad: (g, n, [dy]) => {
     if (!dy) return [null];
     const xs = n.inputs[0].shape as number[];
+    const [kh, kw] = ints(n, 'kernel');
+    const [sh, sw] = ints(n, 'strides');
+    if (sh >= kh && sw >= kw) {
+      // windows do not overlap, so each input gets at most one gradient: MaxUnpool places dY at the Indices
+      return [g.op('MaxUnpool', [dy, n.outputs[1]], { ...n.attrs, outputShape: xs })];
+    }
+    // overlapping windows: one input can be the max of several, so the gradients are summed
     const size = numel(xs);
     const flat = (v: Value) => reshape(g, v, [numel(v.shape as number[])]);
     const scattered = g.op('ScatterElements', [zeros(g, [size]), flat(n.outputs[1]), flat(dy)], { axis: 0, reduction: 'add' });
     return [reshape(g, scattered, xs)];
   },
+});
+
+/** Places each value at its Indices position in zeros of outputShape (the inverse of a non-overlapping MaxPool). */
+defineOp({
+  type: 'MaxUnpool',
+  infer: (x) => [{ dtype: 'float32', shape: x.attrs.outputShape as number[] }],
+  emit: (e, n) => e.node('MaxUnpool', [e.name(n.inputs[0]), e.name(n.inputs[1]), e.int64s(ints(n, 'outputShape'))], [e.name(n.outputs[0])], poolAttrs(n)),
 });
 
 defineOp({
