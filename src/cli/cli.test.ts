@@ -1,25 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { AimassError, errors } from '../core/index.js';
+import { aimass } from '../../test/support/cli.js';
 import { buildProgram, createContext, formatError, runCli, type CliContext } from './index.js';
-
-const bin = fileURLToPath(new URL('../../bin/aimass.js', import.meta.url));
-
-/** Runs the real executable the way a user does, with a clean AIMASS_* environment plus `env`. */
-function aimass(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function captured(env: Record<string, string | undefined> = {}) {
   let out = '';

@@ -33,11 +33,15 @@ export async function* readCsv(path: string, o: CsvOptions = {}): AsyncGenerator
     fields.push(field.endsWith('\r') && state !== S.QuoteInQuoted ? field.slice(0, -1) : field);
     field = '';
   };
+  let firstChunk = true;
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       const n = chunk.length;
       let start = 0; // start of the pending unquoted/quoted run in this chunk
-      for (let i = 0; i < n; i++) {
+      // Excel and Notepad start UTF-8 files with a byte order mark; it is not part of the first field.
+      const from = firstChunk && chunk.charCodeAt(0) === 0xfeff ? 1 : 0;
+      firstChunk = false;
+      for (let i = from; i < n; i++) {
         const ch = chunk.charCodeAt(i);
         switch (state) {
           case S.FieldStart:

@@ -70,6 +70,10 @@ export class BatchBuffers {
 
   fill(idx: ArrayLike<number>, from: number): void {
     const { d, batchSize } = this;
+    // past the end, idx[…] is undefined and the copy would silently fill nothing
+    if (!(from >= 0 && from + batchSize <= idx.length)) {
+      throw new AimassError('INVALID_ARGUMENT', `a batch of ${batchSize} from position ${from} does not fit in ${idx.length} indices`);
+    }
     for (let k = 0; k < d.inputs.length; k++) {
       const w = this.widths[k];
       const src = d.inputs[k];
@@ -97,7 +101,7 @@ export class Growable {
   }
   push(v: number): void {
     if (this.length === this.buf.length) {
-      const next = new Float32Array(this.buf.length * 2);
+      const next = new Float32Array(Math.max(16, this.buf.length * 2));
       next.set(this.buf);
       this.buf = next;
     }

@@ -7,16 +7,18 @@ import { type Dataset, Growable } from './dataset.js';
 
 export type LabelKind = 'multiclass' | 'binary' | 'regression';
 
-/** How many bad rows to list before giving up on a file. */
+/** How many bad rows an error lists; its message still counts them all. */
 const MAX_PROBLEMS = 20;
 
+/** The bad rows of one file, one entry per row (all of that row's faults), in line order. */
 class Problems {
   readonly list: string[] = [];
   count = 0;
   constructor(private readonly path: string) {}
-  add(line: number, msg: string): void {
+  add(line: number, faults: string[]): void {
+    if (!faults.length) return;
     this.count++;
-    if (this.list.length < MAX_PROBLEMS) this.list.push(`line ${line}: ${msg}`);
+    if (this.list.length < MAX_PROBLEMS) this.list.push(`line ${line}: ${faults.join('; ')}`);
   }
   throwIfAny(): void {
     if (!this.count) return;
@@ -39,23 +41,38 @@ export function classIndex(raw: string[], given?: string[]): { ids: number[]; cl
   return { ids: raw.map((r) => map.get(r) ?? -1), classNames: names };
 }
 
-function labelsFor(kind: LabelKind, raw: string[], lines: number[], problems: Problems, classNames?: string[]) {
-  if (kind === 'regression') {
-    const out = new Float32Array(raw.length);
-    raw.forEach((r, i) => {
-      const v = Number(r);
-      if (r.trim() === '' || !Number.isFinite(v)) problems.add(lines[i], `label "${r}" is not a number`);
-      out[i] = v;
-    });
-    return { labels: out as Float32Array | BigInt64Array, classNames: undefined };
-  }
+/** Whether field `s` (already converted to `v`) is a number; Number() reads a blank field as 0, which is not. */
+const isNumber = (s: string, v: number) => Number.isFinite(v) && (v !== 0 || s.trim() !== '');
+
+const quoteList = (names: Iterable<string>, max = 10) => {
+  const all = [...names];
+  return all.slice(0, max).map((n) => `"${n}"`).join(', ') + (all.length > max ? `, … (${all.length} in all)` : '');
+};
+
+/**
+ * What is wrong with one row's label, checked as the rows stream by so each bad row is reported with its line
+ * (and in line order with its other faults). Binary columns accept the first two distinct values seen.
+ */
+function labelChecker(kind: LabelKind, classNames?: string[]): (label: string) => string | undefined {
+  const known = classNames && new Set(classNames);
+  const seen = new Set<string>();
+  return (r) => {
+    if (r === '') return 'the label is empty';
+    if (kind === 'regression') return Number.isFinite(Number(r)) ? undefined : `label "${r}" is not a number`;
+    if (known) return known.has(r) ? undefined : `label "${r}" is not one of the classes of the training data (${quoteList(known)})`;
+    if (kind === 'binary' && !seen.has(r)) {
+      if (seen.size === 2) return `label "${r}" is a third distinct value in a binary label column (already saw ${quoteList(seen)})`;
+      seen.add(r);
+    }
+    return undefined;
+  };
+}
+
+/** Labels as the trainer wants them; only called once every label passed labelChecker. */
+function labelsFor(kind: LabelKind, raw: string[], classNames?: string[]): { labels: Float32Array | BigInt64Array; classNames?: string[] } {
+  if (kind === 'regression') return { labels: Float32Array.from(raw, Number) };
   const { ids, classNames: names } = classIndex(raw, classNames);
-  ids.forEach((id, i) => id < 0 && problems.add(lines[i], `label "${raw[i]}" is not one of the known classes`));
-  if (kind === 'binary') {
-    if (names.length > 2) problems.add(lines[0], `a binary label column has ${names.length} distinct values: ${names.slice(0, 5).join(', ')}…`);
-    return { labels: Float32Array.from(ids) as Float32Array | BigInt64Array, classNames: names };
-  }
-  return { labels: BigInt64Array.from(ids.map((x) => BigInt(Math.max(x, 0)))) as Float32Array | BigInt64Array, classNames: names };
+  return { labels: kind === 'binary' ? Float32Array.from(ids) : BigInt64Array.from(ids, BigInt), classNames: names };
 }
 
 export interface CsvTableOptions {
@@ -75,12 +92,13 @@ export async function loadCsvTable(path: string, o: CsvTableOptions): Promise<Da
   let labelIdx = -1;
   const values = new Growable();
   const rawLabels: string[] = [];
-  const lines: number[] = [];
+  const checkLabel = labelChecker(o.kind, o.classNames);
   for await (const rec of readCsv(path)) {
     if (!header) {
       header = rec.fields.map((h) => h.trim());
       labelIdx = header.indexOf(o.label);
       if (labelIdx < 0) throw new AimassError('DATA_FORMAT', `${path}: no label column "${o.label}"; the header has: ${header.join(', ')}`, { path });
+      if (o.features?.includes(o.label)) throw new AimassError('INVALID_ARGUMENT', `the label column "${o.label}" cannot also be a feature`, { path });
       const names = o.features ?? header.filter((_, i) => i !== labelIdx);
       const missing = names.filter((f) => !header!.includes(f));
       if (missing.length) throw new AimassError('DATA_FORMAT', `${path}: feature column(s) not in the header: ${missing.join(', ')}`, { path });
@@ -88,22 +106,26 @@ export async function loadCsvTable(path: string, o: CsvTableOptions): Promise<Da
       continue;
     }
     if (rec.fields.length !== header.length) {
-      problems.add(rec.line, `has ${rec.fields.length} fields, the header has ${header.length}`);
+      problems.add(rec.line, [`has ${rec.fields.length} fields, the header has ${header.length}`]);
       continue;
     }
+    const faults: string[] = [];
     for (const j of featIdx) {
       const s = rec.fields[j];
       const v = Number(s);
-      if (s.trim() === '' || !Number.isFinite(v)) problems.add(rec.line, `column "${header[j]}": "${s}" is not a number`);
+      if (!isNumber(s, v)) faults.push(`column "${header[j]}": "${s}" is not a number`);
       values.push(v);
     }
-    rawLabels.push(rec.fields[labelIdx]);
-    lines.push(rec.line);
+    const label = rec.fields[labelIdx].trim();
+    const labelFault = checkLabel(label);
+    if (labelFault) faults.push(labelFault);
+    problems.add(rec.line, faults);
+    rawLabels.push(label);
   }
   if (!header) throw new AimassError('DATA_FORMAT', `${path} is empty`, { path });
-  const { labels, classNames } = labelsFor(o.kind, rawLabels, lines, problems, o.classNames);
   problems.throwIfAny();
   if (!rawLabels.length) throw new AimassError('DATA_FORMAT', `${path} has a header but no rows`, { path });
+  const { labels, classNames } = labelsFor(o.kind, rawLabels, o.classNames);
   return {
     n: rawLabels.length,
     inputs: [values.toArray()],
@@ -130,7 +152,7 @@ export async function loadImageCsv(path: string, o: ImageCsvOptions): Promise<Da
   const scale = o.scale ?? 1 / 255;
   const pixels = new Growable(1 << 20);
   const rawLabels: string[] = [];
-  const lines: number[] = [];
+  const checkLabel = labelChecker('multiclass', o.classNames);
   let first = true;
   for await (const rec of readCsv(path)) {
     if (first) {
@@ -138,22 +160,23 @@ export async function loadImageCsv(path: string, o: ImageCsvOptions): Promise<Da
       if (!Number.isFinite(Number(rec.fields[0])) && rec.fields.slice(1).some((f) => !Number.isFinite(Number(f)))) continue; // a header
     }
     if (rec.fields.length !== size + 1) {
-      problems.add(rec.line, `has ${rec.fields.length} fields, expected a label and ${size} pixels (${size + 1})`);
+      problems.add(rec.line, [`has ${rec.fields.length} fields, expected a label and ${size} pixels (${size + 1})`]);
       continue;
     }
     let bad = -1;
     for (let j = 1; j <= size; j++) {
       const s = rec.fields[j];
       const v = Number(s);
-      if (s === '' || !Number.isFinite(v)) bad = bad < 0 ? j : bad;
+      if (bad < 0 && !isNumber(s, v)) bad = j;
       pixels.push(v * scale);
     }
-    if (bad >= 0) problems.add(rec.line, `pixel ${bad} "${rec.fields[bad]}" is not a number`);
-    rawLabels.push(rec.fields[0].trim());
-    lines.push(rec.line);
+    const label = rec.fields[0].trim();
+    const labelFault = checkLabel(label);
+    problems.add(rec.line, [...(bad >= 0 ? [`pixel ${bad} "${rec.fields[bad]}" is not a number`] : []), ...(labelFault ? [labelFault] : [])]);
+    rawLabels.push(label);
   }
-  const { labels, classNames } = labelsFor('multiclass', rawLabels, lines, problems, o.classNames);
   problems.throwIfAny();
   if (!rawLabels.length) throw new AimassError('DATA_FORMAT', `${path} has no rows`, { path });
+  const { labels, classNames } = labelsFor('multiclass', rawLabels, o.classNames);
   return { n: rawLabels.length, inputs: [pixels.toArray()], sampleShapes: [[...o.shape]], labels, labelWidth: 1, classNames };
 }

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { AimassError, homePath, newId } from '../../core/index.js';
-import { type JobEvent, type JobResult, type TrainSpec, parseTrainSpec, resolveDataPaths, trainInWorker } from '../../train/index.js';
+import { type DataSpec, type JobEvent, type JobResult, type TrainSpec, parseTrainSpec, resolveDataPaths, trainInWorker } from '../../train/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 
 interface TrainOptions {
@@ -28,6 +28,50 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The problems of a rejected spec, or rethrows anything that is not a spec rejection. */
+function problemsOf(e: unknown): string[] {
+  if (e instanceof AimassError && e.code === 'INVALID_SPEC' && Array.isArray(e.details?.problems)) return e.details.problems.map(String);
+  throw e;
+}
+
+/**
+ * Reads a spec file, validates it and checks that its data files exist (paths relative to the spec's folder).
+ * Both kinds of problem go into one INVALID_SPEC, so one run of the command lists everything to fix; the data
+ * paths are taken from the raw JSON for that, since an invalid spec has no parsed form.
+ */
+async function loadSpec(specPath: string): Promise<TrainSpec> {
+  const raw = readJson(specPath, 'training spec');
+  const problems: string[] = [];
+  let spec: TrainSpec | undefined;
+  try {
+    spec = parseTrainSpec(raw);
+  } catch (e) {
+    problems.push(...problemsOf(e));
+  }
+  const rawData = isRecord(raw) && isRecord(raw.data) ? raw.data : {};
+  const file = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  const files: DataSpec = spec?.data ?? { format: 'csv', label: 'label', train: file(rawData.train) ?? '', test: file(rawData.test), validation: file(rawData.validation) };
+  let data: DataSpec | undefined;
+  try {
+    data = await resolveDataPaths(files, dirname(specPath));
+  } catch (e) {
+    problems.push(...problemsOf(e));
+  }
+  if (!spec || !data || problems.length) {
+    throw new AimassError('INVALID_SPEC', `the training spec has ${problems.length} problem(s); fix each one listed and run again`, { problems, spec: specPath });
+  }
+  return { ...spec, data };
+}
+
+/** Run folders are named `<prefix>-<id>`; a spec name such as "Iris_v2" becomes the id prefix "iris-v2". */
+function runPrefix(spec: TrainSpec): string {
+  const words = (spec.name ?? spec.model.type).toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  const prefix = words.join('-').replace(/^[0-9-]+/, '');
+  return prefix || 'run';
+}
+
 function fmt(x: number | undefined, digits = 4): string {
   return x === undefined ? '-' : x.toFixed(digits);
 }
@@ -38,7 +82,7 @@ export function registerTrainCommand(program: Command, context: CliContext): voi
     .description('train a model from a JSON spec; writes model.onnx, metrics.json and checkpoints to a run folder')
     .option('-s, --spec <file>', 'training spec (model, data, optimizer, epochs, batchSize, seed, …)')
     .option('-o, --out <dir>', 'run folder (default $AIMASS_HOME/runs/<name>-<id>)')
-    .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (uses its spec.json)')
+    .addOption(new Option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (uses its spec.json)').conflicts(['spec', 'out']))
     .option('-t, --threads <n>', 'ONNX Runtime threads (default: the spec, else AIMASS_THREADS)')
     .option('--no-progress', 'no progress bar; one line per epoch')
     .addHelpText(
@@ -53,18 +97,19 @@ Data paths are relative to the spec file. See examples/ for more.`,
     )
     .action(async (o: TrainOptions, command: Command) => {
       const json = (command.optsWithGlobals() as GlobalOptions).json ?? false;
-      if (!o.spec && !o.resume) throw new AimassError('INVALID_ARGUMENT', 'give --spec <file> to start a run, or --resume <dir> to continue one');
+      // a usage error (exit 2), like a missing argument
+      if (!o.spec && !o.resume) command.error('give --spec <file> to start a run, or --resume <dir> to continue one', { code: 'aimass.missingSpec', exitCode: 2 });
       let spec: TrainSpec;
       let runDir: string;
       if (o.resume) {
         runDir = resolve(o.resume);
         if (!existsSync(join(runDir, 'checkpoint.json'))) throw new AimassError('NOT_FOUND', `${runDir} has no checkpoint to resume from (it is written after each epoch)`);
         spec = parseTrainSpec(readJson(join(runDir, 'spec.json'), 'run spec'));
+        // its data paths were made absolute when the run started; say so plainly if a file has gone since
+        spec = { ...spec, data: await resolveDataPaths(spec.data, runDir) };
       } else {
-        const specPath = resolve(o.spec!);
-        spec = parseTrainSpec(readJson(specPath, 'training spec'));
-        spec = { ...spec, data: await resolveDataPaths(spec.data, dirname(specPath)) };
-        runDir = o.out ? resolve(o.out) : homePath(context.config(), 'runs', newId(spec.name ?? spec.model.type));
+        spec = await loadSpec(resolve(o.spec!));
+        runDir = o.out ? resolve(o.out) : homePath(context.config(), 'runs', newId(runPrefix(spec)));
         if (existsSync(join(runDir, 'checkpoint.json'))) throw new AimassError('ALREADY_EXISTS', `${runDir} already holds a run; use --resume ${runDir} to continue it, or another --out`);
       }
       let threads = spec.threads;
@@ -90,6 +135,10 @@ Data paths are relative to the spec file. See examples/ for more.`,
             break;
           case 'start':
             total = e.stepsPerEpoch;
+            if (e.startEpoch >= e.epochs) {
+              out(`run ${e.runDir}: all ${e.epochs} epochs are done already; exporting the model and testing it again`);
+              break;
+            }
             out(`run ${e.runDir}: ${e.parameters} parameters, ${e.epochs} epochs of ${e.stepsPerEpoch} steps (batch ${e.batchSize}), ${threads} thread(s)${e.startEpoch ? `, resuming after epoch ${e.startEpoch}` : ''}`);
             break;
           case 'step':
