@@ -33,6 +33,9 @@ function denseStack(g: Graph, x: Value, units: number[], act: ops.Activation, dr
   return x;
 }
 
+/** Activations that never decrease, so that max(act(x)) = act(max(x)). GELU dips below zero, so it is not one. */
+const MONOTONIC = new Set<ops.Activation>(['relu', 'leaky_relu', 'sigmoid', 'tanh']);
+
 /** Reshape that keeps a symbolic batch dimension: [N, ...] -> [N, rest...]. */
 const batchReshape = (g: Graph, x: Value, rest: number[]): Value => g.op('Reshape', [x], { shape: [0, ...rest] });
 
@@ -60,8 +63,14 @@ export function buildModel(spec: ModelSpec): ModelDefinition {
             g.scope(`block${i + 1}`, () => {
               x = conv(g, x, { filters: b.filters, kernel: b.kernel, stride: b.stride, padding: b.padding, bias: !b.batchNorm }, 'conv');
               if (b.batchNorm) x = batchNorm(g, x, 'bn');
-              x = ops.activation(g, x, b.activation);
-              if (b.pool) x = b.poolType === 'max' ? ops.maxPool2d(g, x, b.pool) : ops.avgPool2d(g, x, b.pool);
+              if (b.pool && b.poolType === 'max' && MONOTONIC.has(b.activation)) {
+                // max-pooling commutes with a non-decreasing activation; pooling first makes the activation and
+                // its gradient work on a quarter of the values (same outputs, same gradients)
+                x = ops.activation(g, ops.maxPool2d(g, x, b.pool), b.activation);
+              } else {
+                x = ops.activation(g, x, b.activation);
+                if (b.pool) x = b.poolType === 'max' ? ops.maxPool2d(g, x, b.pool) : ops.avgPool2d(g, x, b.pool);
+              }
             }),
           );
           x = spec.globalPool ? ops.flatten(g, ops.globalAvgPool(g, x)) : ops.flatten(g, x);

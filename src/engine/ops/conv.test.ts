@@ -60,6 +60,19 @@ test('conv 1x1 (stride 1 and 2, the residual shortcut) and a kernel as large as 
   ]);
 });
 
+test('the weight gradient of a large input (dilated-conv form, no patch matrix) matches finite differences', async () => {
+  // C·kh·kw·N·oh·ow = 8·9·2·(≈340²) > 2^24 patch floats, so the im2col form is not used
+  await gradCheck(
+    (g, [x, w]) => ops.conv2d(g, x, w, null, { stride: 2, padding: 'same' }),
+    [
+      { name: 'x', shape: [2, 8, 680, 680], constant: true },
+      { name: 'w', shape: [2, 8, 3, 3] },
+    ],
+    // the output is linear in w, so a large step is exact and keeps float32 rounding of the big sum small
+    { maxElements: 10, eps: 0.5 },
+  );
+});
+
 test('resolvePads: same is ceil(in/stride) outputs with the odd pixel at the end', () => {
   assert.deepEqual(ops.resolvePads('same', 6, 7, 3, 3, 2, 2), [0, 1, 1, 1]);
   assert.deepEqual(ops.resolvePads('same', 5, 5, 3, 3, 1, 1), [1, 1, 1, 1]);

@@ -5,8 +5,8 @@ import { type Graph, type Value, defineOp, shapeError } from '../graph.js';
 import { numel } from '../shape.js';
 import { fmt, ints } from './common.js';
 import { type Padding, resolvePads } from './conv.js';
-import { mul } from './elementwise.js';
-import { expand, reshape } from './shape-ops.js';
+import { cast, div, equal, mul } from './elementwise.js';
+import { expand, reshape, slice } from './shape-ops.js';
 import { zeros } from './scatter.js';
 
 function poolOut(x: { inputs: { shape: (number | string)[] }[]; attrs: Record<string, unknown> }, what: string): (number | string)[] {
@@ -46,6 +46,7 @@ defineOp({
     const xs = n.inputs[0].shape as number[];
     const [kh, kw] = ints(n, 'kernel');
     const [sh, sw] = ints(n, 'strides');
+    if (sh === kh && sw === kw && ints(n, 'pads').every((p) => p === 0)) return [tiledMaxGrad(g, n.inputs[0], n.outputs[0], dy, kh, kw)];
     if (sh >= kh && sw >= kw) {
       // windows do not overlap, so each input gets at most one gradient: MaxUnpool places dY at the Indices
       return [g.op('MaxUnpool', [dy, n.outputs[1]], { ...n.attrs, outputShape: xs })];
@@ -57,6 +58,52 @@ defineOp({
     return [reshape(g, scattered, xs)];
   },
 });
+
+/**
+ * MaxPool's gradient for tiled windows (stride = kernel, no padding) without Indices: ONNX Runtime's MaxPool
+ * with the Indices output runs ~40x slower than without it (4.4 ms against 0.1 ms for the reference CNN's first
+ * pool). The maxima are found again by comparing X with Y upsampled; ties in a window share dY evenly (a valid
+ * subgradient, where the Indices form gives it all to the first maximum).
+ */
+function tiledMaxGrad(g: Graph, x: Value, y: Value, dy: Value, kh: number, kw: number): Value {
+  const [, , h, w] = x.shape as number[];
+  const [, , oh, ow] = y.shape as number[];
+  const hc = oh * kh;
+  const wc = ow * kw;
+  const cropped = hc < h || wc < w;
+  const xc = cropped ? slice(g, x, [0, 0], [hc, wc], [2, 3]) : x;
+  const mask = cast(g, equal(g, xc, upsample(g, y, kh, kw)), 'float32');
+  const maxima = mul(g, avgPool2d(g, mask, [kh, kw]), g.scalar(kh * kw));
+  const dx = mul(g, mask, upsample(g, div(g, dy, maxima), kh, kw));
+  return cropped ? g.op('Pad', [dx], { pads: [0, 0, 0, 0, 0, 0, h - hc, w - wc] }) : dx;
+}
+
+/**
+ * Nearest-neighbour upsampling of [N, C, h, w] by integer factors, emitted as two Concats of copies (in ONNX
+ * Runtime ~4x faster than Resize and ~10x faster than Expand for this).
+ */
+defineOp({
+  type: 'Upsample',
+  infer: (x) => {
+    const s = x.inputs[0].shape;
+    const [fh, fw] = x.attrs.factors as number[];
+    if (s.length !== 4 || !s.every((d) => typeof d === 'number')) shapeError(`Upsample takes a fixed [N, C, H, W], got ${fmt(s)}`);
+    return [{ dtype: x.inputs[0].dtype, shape: [s[0], s[1], (s[2] as number) * fh, (s[3] as number) * fw] }];
+  },
+  emit: (e, n) => {
+    const [N, C, h, w] = n.inputs[0].shape as number[];
+    const [fh, fw] = ints(n, 'factors');
+    const rows = N * C * h;
+    const [a, b, c, d] = ['up', 'up', 'up', 'up'].map((t) => e.temp(t));
+    e.node('Reshape', [e.name(n.inputs[0]), e.int64s([rows, w, 1])], [a]);
+    e.node('Concat', Array(fw).fill(a), [b], { axis: { i: 2 } });
+    e.node('Reshape', [b, e.int64s([rows, 1, w * fw])], [c]);
+    e.node('Concat', Array(fh).fill(c), [d], { axis: { i: 1 } });
+    e.node('Reshape', [d, e.int64s([N, C, h * fh, w * fw])], [e.name(n.outputs[0])]);
+  },
+});
+
+export const upsample = (g: Graph, x: Value, fh: number, fw: number): Value => g.op('Upsample', [x], { factors: [fh, fw] });
 
 /** Places each value at its Indices position in zeros of outputShape (the inverse of a non-overlapping MaxPool). */
 defineOp({

@@ -1,5 +1,6 @@
 // Ops that move data without arithmetic: Reshape, Flatten, Transpose, Concat, Slice, Pad, Unsqueeze,
 // Squeeze, Expand. Their gradients move the gradient back the same way.
+import { AimassError } from '../../core/index.js';
 import { type Graph, type Value, defineOp, shapeError } from '../graph.js';
 import { type Dim, type Shape, broadcastShapes, normAxis, sameShape } from '../shape.js';
 import { emitSimple, fmt, int, ints, unbroadcast } from './common.js';
@@ -103,26 +104,34 @@ defineOp({
   },
 });
 
-/** Slice with step 1 along the given axes (ends are clamped like ONNX's). */
+/** Slice along the given axes (ends are clamped like ONNX's), with optional positive steps. */
 defineOp({
   type: 'Slice',
   infer: (x) => {
     const s = [...x.inputs[0].shape];
-    const { starts, ends, axes } = x.attrs as { starts: number[]; ends: number[]; axes: number[] };
+    const { starts, ends, axes, steps } = x.attrs as { starts: number[]; ends: number[]; axes: number[]; steps?: number[] };
     axes.forEach((a0, k) => {
       const a = normAxis(a0, s.length, 'Slice');
       const d = s[a];
       if (typeof d !== 'number') shapeError(`cannot slice symbolic axis ${a} of ${fmt(s)}`);
+      const step = steps?.[k] ?? 1;
+      if (!(step >= 1)) shapeError(`slice steps must be positive, got ${step}`);
       const lo = clampIndex(starts[k], d);
       const hi = clampIndex(ends[k], d);
-      s[a] = Math.max(0, hi - lo);
+      s[a] = Math.max(0, Math.ceil((hi - lo) / step));
     });
     return [{ dtype: x.inputs[0].dtype, shape: s }];
   },
-  emit: (e, n) =>
-    e.node('Slice', [e.name(n.inputs[0]), e.int64s(ints(n, 'starts')), e.int64s(ints(n, 'ends')), e.int64s(ints(n, 'axes'))], [e.name(n.outputs[0])]),
+  emit: (e, n) => {
+    const inputs = [e.name(n.inputs[0]), e.int64s(ints(n, 'starts')), e.int64s(ints(n, 'ends')), e.int64s(ints(n, 'axes'))];
+    if (n.attrs.steps) inputs.push(e.int64s(ints(n, 'steps')));
+    e.node('Slice', inputs, [e.name(n.outputs[0])]);
+  },
   grad: (g, n, [dy]) => {
     if (!dy) return [null];
+    if ((n.attrs.steps as number[] | undefined)?.some((st) => st !== 1)) {
+      throw new AimassError('UNSUPPORTED', `a strided Slice${n.scope ? ` in layer "${n.scope}"` : ''} has no gradient rule`);
+    }
     const s = n.inputs[0].shape as number[];
     const before = s.map(() => 0);
     const after = s.map(() => 0);
@@ -202,7 +211,8 @@ export function reshape(g: Graph, x: Value, shape: number[]): Value {
 export const flatten = (g: Graph, x: Value, axis = 1): Value => g.op('Flatten', [x], { axis });
 export const transpose = (g: Graph, x: Value, perm: number[]): Value => g.op('Transpose', [x], { perm });
 export const concat = (g: Graph, xs: Value[], axis: number): Value => (xs.length === 1 ? xs[0] : g.op('Concat', xs, { axis }));
-export const slice = (g: Graph, x: Value, starts: number[], ends: number[], axes: number[]): Value => g.op('Slice', [x], { starts, ends, axes });
+export const slice = (g: Graph, x: Value, starts: number[], ends: number[], axes: number[], steps?: number[]): Value =>
+  g.op('Slice', [x], steps && steps.some((st) => st !== 1) ? { starts, ends, axes, steps } : { starts, ends, axes });
 export const unsqueeze = (g: Graph, x: Value, axes: number[]): Value => g.op('Unsqueeze', [x], { axes });
 export const squeeze = (g: Graph, x: Value, axes: number[]): Value => g.op('Squeeze', [x], { axes });
 export const expand = (g: Graph, x: Value, shape: number[]): Value => g.op('Expand', [x], { shape });
