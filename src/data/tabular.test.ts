@@ -204,3 +204,12 @@ test('classIndex sorts names (numerically when all are numbers) and marks labels
   assert.deepEqual(classIndex(['10', '9', 'x']).classNames, ['10', '9', 'x']);
   assert.deepEqual(classIndex(['z', 'q'], ['z', 'y']), { ids: [0, -1], classNames: ['z', 'y'] });
 });
+
+test('a binary 0/1 label column keeps its values even when only one of them appears', async () => {
+  const dir = await tempDir();
+  const path = join(dir, 'ones.csv');
+  await writeFile(path, 'a,label\n1,1\n2,1\n');
+  const d = await loadCsvTable(path, { label: 'label', kind: 'binary' });
+  assert.deepEqual(Array.from(d.labels as Float32Array), [1, 1]);
+  assert.deepEqual(d.classNames, ['0', '1']);
+});

@@ -71,6 +71,8 @@ function labelChecker(kind: LabelKind, classNames?: string[]): (label: string) =
 /** Labels as the trainer wants them; only called once every label passed labelChecker. */
 function labelsFor(kind: LabelKind, raw: string[], classNames?: string[]): { labels: Float32Array | BigInt64Array; classNames?: string[] } {
   if (kind === 'regression') return { labels: Float32Array.from(raw, Number) };
+  // a binary column written as 0/1 keeps its meaning even when one value is absent (a file of only 1s)
+  if (kind === 'binary' && !classNames && raw.every((r) => r === '0' || r === '1')) return { labels: Float32Array.from(raw, Number), classNames: ['0', '1'] };
   const { ids, classNames: names } = classIndex(raw, classNames);
   return { labels: kind === 'binary' ? Float32Array.from(ids) : BigInt64Array.from(ids, BigInt), classNames: names };
 }

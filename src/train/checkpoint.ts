@@ -1,8 +1,9 @@
 // Checkpoints that let a killed run resume exactly: every tensor of the run (weights, buffers, optimizer
 // state, best weights so far), the shuffling generator's state, the step count and the history. Written as
-// checkpoint.bin (float32 tensors back to back) and checkpoint.json (everything else, with the tensor index
-// and the bin's sha256), each atomically (write to a temp file, then rename).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// checkpoint-<epoch>.bin (float32 tensors back to back) and then checkpoint.json (everything else, with the
+// tensor index, the bin's name and its sha256), each through a temp file and a rename. Renaming the json is
+// the commit: a process killed at any moment leaves either the previous checkpoint or the new one, whole.
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AimassError, type RngState, sha256Hex } from '../core/index.js';
 import type { TensorMap } from '../engine/index.js';
@@ -18,13 +19,17 @@ export interface CheckpointMeta {
   best?: { epoch: number; value: number };
   /** Epochs since the monitored metric last improved. */
   stale: number;
+  /** Early stopping ended the run (a resume then trains nothing more). */
+  stoppedEarly?: boolean;
   tensors: { name: string; shape: number[]; offset: number; length: number }[];
+  /** The tensor file this json commits to. */
+  binFile: string;
   sha256: string;
   savedAt: string;
 }
 
 export interface Checkpoint {
-  meta: Omit<CheckpointMeta, 'tensors' | 'sha256' | 'savedAt' | 'version'>;
+  meta: Omit<CheckpointMeta, 'tensors' | 'sha256' | 'savedAt' | 'version' | 'binFile'>;
   tensors: TensorMap;
   shapes: Map<string, number[]>;
 }
@@ -46,9 +51,12 @@ export async function saveCheckpoint(dir: string, c: Checkpoint): Promise<void> 
   const flat = new Float32Array(total);
   for (const e of index) flat.set(c.tensors.get(e.name)!, e.offset);
   const bytes = new Uint8Array(flat.buffer);
-  const meta: CheckpointMeta = { version: 1, ...c.meta, tensors: index, sha256: sha256Hex(bytes), savedAt: new Date().toISOString() };
-  await writeAtomic(join(dir, 'checkpoint.bin'), bytes);
+  const binFile = `checkpoint-${c.meta.epoch}.bin`;
+  const meta: CheckpointMeta = { version: 1, ...c.meta, tensors: index, binFile, sha256: sha256Hex(bytes), savedAt: new Date().toISOString() };
+  await writeAtomic(join(dir, binFile), bytes);
   await writeAtomic(join(dir, 'checkpoint.json'), JSON.stringify(meta, null, 1));
+  // only now is the previous tensor file unreferenced
+  for (const f of await readdir(dir)) if (/^checkpoint-\d+\.bin$/.test(f) && f !== binFile) await rm(join(dir, f), { force: true });
 }
 
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
@@ -58,10 +66,15 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   } catch (e) {
     throw new AimassError('NOT_FOUND', `no readable checkpoint in ${dir}: ${(e as Error).message}`, { dir });
   }
-  const buf = await readFile(join(dir, 'checkpoint.bin'));
+  let buf: Buffer;
+  try {
+    buf = await readFile(join(dir, meta.binFile));
+  } catch (e) {
+    throw new AimassError('NOT_FOUND', `checkpoint in ${dir} names ${meta.binFile}, which cannot be read: ${(e as Error).message}`, { dir });
+  }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   if (sha256Hex(bytes) !== meta.sha256) {
-    throw new AimassError('DATA_FORMAT', `checkpoint in ${dir} is corrupt: checkpoint.bin does not match the checksum in checkpoint.json`, { dir });
+    throw new AimassError('DATA_FORMAT', `checkpoint in ${dir} is corrupt: ${meta.binFile} does not match the checksum in checkpoint.json`, { dir });
   }
   const flat = new Float32Array(bytes.slice().buffer);
   const tensors: TensorMap = new Map();
@@ -70,6 +83,6 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     tensors.set(e.name, flat.slice(e.offset, e.offset + e.length));
     shapes.set(e.name, e.shape);
   }
-  const { tensors: _t, sha256: _s, savedAt: _a, version: _v, ...rest } = meta;
+  const { tensors: _t, sha256: _s, savedAt: _a, version: _v, binFile: _b, ...rest } = meta;
   return { meta: rest, tensors, shapes };
 }

@@ -41,7 +41,7 @@ test('a classifier learns separable blobs, validates each epoch and writes its r
   for (const h of r.history) assert.ok(h.val_loss !== undefined && h.val_accuracy !== undefined, 'validation metrics each epoch');
   assert.ok(r.history[2].train_loss < r.history[0].train_loss, 'training loss decreases');
   assert.ok(r.test!.accuracy! > 0.9, `test accuracy ${r.test!.accuracy}`);
-  for (const f of ['model.onnx', 'train_step.onnx', 'metrics.json', 'checkpoint.json', 'checkpoint.bin', 'spec.json', 'meta.json', 'pipeline.json']) await stat(join(dir, f));
+  for (const f of ['model.onnx', 'train_step.onnx', 'metrics.json', 'checkpoint.json', 'spec.json', 'meta.json', 'pipeline.json']) await stat(join(dir, f));
   const metrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8'));
   assert.equal(metrics.history.length, 3);
   assert.ok(metrics.test.accuracy > 0.9);
@@ -90,6 +90,10 @@ test('early stopping stops when validation stops improving and keeps the best we
   const best = Math.min(...r.history.map((h) => h.val_loss!));
   assert.equal(r.history[r.bestEpoch! - 1].val_loss, best);
   assert.equal(r.history.length, r.bestEpoch! + 2, 'stopped after `patience` epochs without improvement');
+  // resuming an early-stopped run trains nothing more and exports the same best weights
+  const again = await train(s, { train: blobs(24, 4, 3, 21), validation: blobs(300, 4, 3, 22) }, { runDir: dir, resume: true });
+  assert.equal(again.history.length, r.history.length);
+  sameWeights(r.weights, again.weights);
 });
 
 test('a NaN loss stops training with TRAINING_DIVERGED and keeps the last good checkpoint', async () => {

@@ -106,6 +106,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   let stale = 0;
   let bestWeights: TensorMap | undefined;
   let values: TensorMap;
+  let stoppedEarly = false;
   if (o.resume) {
     const ck = await loadCheckpoint(o.runDir);
     checkCompatible(compiled, ck);
@@ -116,6 +117,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
     shuffle = Rng.fromState(ck.meta.rng);
     best = ck.meta.best;
     stale = ck.meta.stale;
+    stoppedEarly = ck.meta.stoppedEarly ?? false;
     if (best) bestWeights = new Map(weightSpecs.map((s) => [s.name, ck.tensors.get(`best:${s.name}`) ?? ck.tensors.get(s.name)!]));
   } else {
     values = initialValues(weightSpecs, new Rng(spec.seed));
@@ -129,7 +131,6 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   const batch = new BatchBuffers(trainSet, batchSize);
   const order = new Int32Array(trainSet.n);
   const es = spec.earlyStopping;
-  let stoppedEarly = false;
   let trainSeconds = 0;
   let trainedSamples = 0;
   const shapes = new Map([...compiled.params, ...compiled.buffers, ...compiled.state].map((s) => [s.name, s.shape]));
@@ -194,7 +195,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
     }
     const all = runner.values();
     if (bestWeights) for (const [k, t] of bestWeights) all.set(`best:${k}`, t);
-    await saveCheckpoint(o.runDir, { meta: { epoch: epoch + 1, steps: runner.steps, rng: shuffle.state(), history, best, stale }, tensors: all, shapes });
+    await saveCheckpoint(o.runDir, { meta: { epoch: epoch + 1, steps: runner.steps, rng: shuffle.state(), history, best, stale, stoppedEarly }, tensors: all, shapes });
     await writeFile(join(o.runDir, 'metrics.json'), JSON.stringify({ history }, null, 1));
     o.onEvent?.({ type: 'epoch', record });
     o.onEvent?.({ type: 'checkpoint', epoch: epoch + 1, dir: o.runDir });
