@@ -128,13 +128,19 @@ Data paths are relative to the spec file. See examples/ for more.`,
           )
         : null;
       let total = 0;
+      let stepsPerEpoch = 0;
+      let firstEpoch = 1;
+      let barEpoch = 0; // the epoch the bar is showing (step events arrive at most every 100 ms)
       const onEvent = (e: JobEvent) => {
         switch (e.type) {
           case 'loaded':
             out(`data: ${e.train} train${e.validation ? `, ${e.validation} validation` : ''}${e.test ? `, ${e.test} test` : ''} rows (${e.seconds.toFixed(1)} s)`);
             break;
           case 'start':
-            total = e.stepsPerEpoch;
+            // one bar over the whole run, so its ETA is the run's
+            stepsPerEpoch = e.stepsPerEpoch;
+            firstEpoch = e.startEpoch + 1;
+            total = e.stepsPerEpoch * (e.epochs - e.startEpoch);
             if (e.startEpoch >= e.epochs) {
               out(`run ${e.runDir}: all ${e.epochs} epochs are done already; exporting the model and testing it again`);
               break;
@@ -143,8 +149,12 @@ Data paths are relative to the spec file. See examples/ for more.`,
             break;
           case 'step':
             if (!bar) break;
-            if (e.step <= 1 || !bar.getTotal()) bar.start(total, 0, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: '-' });
-            bar.update(e.step, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: e.samplesPerSec.toFixed(0) });
+            const done = (e.epoch - firstEpoch) * stepsPerEpoch;
+            if (e.epoch !== barEpoch) {
+              barEpoch = e.epoch;
+              bar.start(total, done, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: '-' });
+            }
+            bar.update(done + e.step, { epoch: `${e.epoch}/${spec.epochs}`, loss: fmt(e.loss), speed: e.samplesPerSec.toFixed(0) });
             break;
           case 'epoch': {
             bar?.stop();
