@@ -35,6 +35,7 @@ export type TrainEvent =
 
 export interface TrainOptions {
   runDir: string;
+  /** ONNX Runtime intra-op threads; default the spec's, else ONNX Runtime's own choice. */
   threads?: number;
   /** Continue from the checkpoint in runDir. */
   resume?: boolean;
@@ -88,6 +89,7 @@ function checkCompatible(c: CompiledTrainStep, ck: Checkpoint): void {
 
 export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions): Promise<TrainResult> {
   const model = buildModel(spec.model);
+  const threads = o.threads ?? spec.threads;
   const { train: trainSet, validation } = data;
   const batchSize = Math.min(spec.batchSize, trainSet.n);
   const compiled = compileTrainStep(model, { batchSize, optimizer: spec.optimizer, regularization: spec.regularization, seed: spec.seed });
@@ -95,7 +97,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   await writeFile(join(o.runDir, 'train_step.onnx'), compiled.bytes);
   if (!o.resume) await writeFile(join(o.runDir, 'spec.json'), JSON.stringify(spec, null, 1));
   const weightSpecs = [...compiled.params, ...compiled.buffers];
-  const evalRunner = await ForwardRunner.create(compileForward(model, { params: 'inputs' }), model.inputs, { threads: o.threads, weightSpecs });
+  const evalRunner = await ForwardRunner.create(compileForward(model, { params: 'inputs' }), model.inputs, { threads, weightSpecs });
 
   // state: fresh from the seed, or restored from the checkpoint
   let startEpoch = 0;
@@ -122,7 +124,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   } else {
     values = initialValues(weightSpecs, new Rng(spec.seed));
   }
-  const runner = await TrainStepRunner.create(compiled, values, { threads: o.threads, step: steps });
+  const runner = await TrainStepRunner.create(compiled, values, { threads, step: steps });
   const stepsPerEpoch = Math.floor(trainSet.n / batchSize);
   const totalSteps = stepsPerEpoch * spec.epochs;
   const parameters = compiled.params.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
@@ -216,7 +218,7 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   await writeFile(modelPath, modelBytes);
   let test: EvalMetrics | undefined;
   if (data.test) {
-    const exported = await ForwardRunner.create(modelBytes, model.inputs, { threads: o.threads });
+    const exported = await ForwardRunner.create(modelBytes, model.inputs, { threads });
     test = await evaluate(exported, model, data.test);
     await exported.release();
   }
