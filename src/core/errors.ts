@@ -25,6 +25,8 @@ export const ERROR_CATALOG = {
   RESOURCE_EXHAUSTED: { status: 429, title: 'Resource exhausted' },
   CANCELLED: { status: 499, title: 'Cancelled' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  /** Stored bytes no longer match their recorded sha256; they are never served. */
+  DATA_CORRUPT: { status: 500, title: 'Stored data is corrupt' },
   UNAVAILABLE: { status: 503, title: 'Unavailable' },
   TIMEOUT: { status: 504, title: 'Timeout' },
 } as const satisfies Record<string, { status: number; title: string }>;
