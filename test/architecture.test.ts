@@ -17,7 +17,7 @@ const DEPENDENCIES: DependencyTable = {
   train: ['engine', 'models', 'data', 'features', 'storage', 'core'],
   eval: ['engine', 'models', 'data', 'features', 'storage', 'core'],
   tune: ['train', 'core'],
-  registry: ['core'],
+  registry: ['storage', 'core'],
   storage: ['core'],
   dispatch: ['core', 'storage'],
   cluster: ['core', 'storage'],

@@ -3,8 +3,12 @@
  * line; commands stay thin and call the modules that do the work.
  */
 import { Command } from 'commander';
+import { registerBackupCommands } from './commands/backup.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerModelsCommand } from './commands/models.js';
+import { registerRunsCommand } from './commands/runs.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
@@ -45,6 +49,10 @@ export function buildProgram(context: CliContext = createContext()): Command {
   registerInfoCommand(program, context);
   registerTrainCommand(program, context);
   registerDatasetsCommand(program, context);
+  registerModelsCommand(program, context);
+  registerRunsCommand(program, context);
+  registerBackupCommands(program, context);
+  registerServeCommand(program, context);
 
   return program;
 }

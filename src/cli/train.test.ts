@@ -117,7 +117,7 @@ describe('aimass train on a CSV spec', () => {
 
   test('without --json stdout shows the model path and the test accuracy; --out names the run folder', () => {
     assert.equal(textRun.code, 0, textRun.stderr);
-    assert.match(textRun.stdout, /^model: (.+)\ntest: accuracy (\d\.\d{4}), loss \d+\.\d{4} \(60 rows\)\n$/);
+    assert.match(textRun.stdout, /^model: (.+)\ntest: accuracy (\d\.\d{4}), loss \d+\.\d{4} \(60 rows\)\nrun: run-[0-9a-f-]+\n$/);
     const [, model, accuracy] = /^model: (.+)\ntest: accuracy (\d\.\d{4})/.exec(textRun.stdout)!;
     assert.equal(model, join(textOut, 'model.onnx'));
     assert.ok(Number(accuracy) > 0.8, accuracy);

@@ -1,6 +1,8 @@
 // Loads the data a training spec names, checked against the model: the training file (with an optional
 // validation fraction or file) and the test file, with class names taken from the training data so every
 // split maps labels the same way.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { AimassError } from '../core/index.js';
@@ -60,4 +62,15 @@ export async function loadTrainingData(d: DataSpec, model: ModelDefinition, seed
   else if (typeof d.validation === 'string') validation = await load(d.validation, train.classNames);
   const test = d.test ? await load(d.test, train.classNames) : undefined;
   return { train, validation, test };
+}
+
+/** sha256 over the spec's data files (train, then validation and test when they are files): the dataset version. */
+export async function datasetHash(d: DataSpec): Promise<string> {
+  const hash = createHash('sha256');
+  for (const p of [d.train, typeof d.validation === 'string' ? d.validation : undefined, d.test]) {
+    if (!p) continue;
+    for await (const chunk of createReadStream(p)) hash.update(chunk as Buffer);
+    hash.update('\0');
+  }
+  return hash.digest('hex');
 }

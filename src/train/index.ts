@@ -10,3 +10,4 @@ export * from './schedule.js';
 export * from './spec.js';
 export * from './trainer.js';
 export * from './worker.js';
+export * from './tracking.js';

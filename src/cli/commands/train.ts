@@ -8,7 +8,10 @@ import { dirname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { AimassError, homePath, newId } from '../../core/index.js';
-import { type DataSpec, type JobEvent, type JobResult, type TrainSpec, parseTrainSpec, resolveDataPaths, trainInWorker } from '../../train/index.js';
+import { type Registry, openRegistry } from '../../registry/index.js';
+import type { VersionRecord } from '../../storage/index.js';
+import { runFiles } from './models.js';
+import { type DataSpec, RunTracker, type JobEvent, type JobResult, type TrainSpec, datasetHash, parseTrainSpec, resolveDataPaths, trainInWorker } from '../../train/index.js';
 import type { CliContext, GlobalOptions } from '../context.js';
 
 interface TrainOptions {
@@ -17,6 +20,9 @@ interface TrainOptions {
   resume?: string;
   threads?: string;
   progress: boolean;
+  register?: string;
+  alias?: string;
+  track: boolean;
 }
 
 function readJson(path: string, what: string): unknown {
@@ -85,6 +91,9 @@ export function registerTrainCommand(program: Command, context: CliContext): voi
     .addOption(new Option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (uses its spec.json)').conflicts(['spec', 'out']))
     .option('-t, --threads <n>', 'ONNX Runtime threads (default: the spec, else AIMASS_THREADS)')
     .option('--no-progress', 'no progress bar; one line per epoch')
+    .option('--register <name>', 'register the trained model as the next version of <name> in the registry')
+    .option('--alias <alias>', 'with --register: point this alias (e.g. staging) at the new version')
+    .option('--no-track', 'do not record the run in the metadata store (aimass runs …)')
     .addHelpText(
       'after',
       `
@@ -171,27 +180,73 @@ Data paths are relative to the spec file. See examples/ for more.`,
             break;
         }
       };
-      const run = trainInWorker({ spec, runDir, threads, resume: Boolean(o.resume) }, onEvent);
-      const stop = () => {
-        out('stopping after the current step; resume later with --resume');
-        run.abort();
+      const runJob = async (tracker: RunTracker | null): Promise<JobResult> => {
+        const run = trainInWorker({ spec, runDir, threads, resume: Boolean(o.resume) }, (e) => {
+          onEvent(e);
+          tracker?.onEvent(e);
+        });
+        const stop = () => {
+          out('stopping after the current step; resume later with --resume');
+          run.abort();
+        };
+        process.once('SIGINT', stop);
+        try {
+          const result = await run.result;
+          await tracker?.finished(result);
+          return result;
+        } catch (e) {
+          await tracker?.ended(e);
+          throw e;
+        } finally {
+          bar?.stop();
+          process.off('SIGINT', stop);
+        }
       };
-      process.once('SIGINT', stop);
-      let result: JobResult;
+      const report = (result: JobResult, version?: VersionRecord, runId?: string) => {
+        if (json) {
+          const { runDir: dir, modelPath, epochs, test, bestEpoch, samplesPerSec } = result;
+          const registered = version ? { model: version.model, version: version.version } : undefined;
+          context.stdout.write(`${JSON.stringify({ runDir: dir, model: modelPath, epochs, test, bestEpoch, samplesPerSec, runId, registered })}\n`);
+          return;
+        }
+        const t = result.test;
+        context.stdout.write(
+          `model: ${result.modelPath}\n` +
+            (t ? `test: ${t.accuracy !== undefined ? `accuracy ${fmt(t.accuracy)}, ` : ''}loss ${fmt(t.loss)}${t.mae !== undefined ? `, mae ${fmt(t.mae)}` : ''} (${t.n} rows)\n` : 'test: no test file in the spec\n') +
+            (runId ? `run: ${runId}\n` : '') +
+            (version ? `registered: ${version.model} version ${version.version}${o.alias ? ` (@${o.alias})` : ''}\n` : ''),
+        );
+      };
+      if (o.alias && !o.register) throw new AimassError('INVALID_ARGUMENT', '--alias needs --register <name>');
+      let registry: Registry | null = null;
+      if (o.register) registry = await openRegistry(context.config(), context.env);
+      else if (o.track) {
+        // tracking never stops training: without the metadata store, metrics.json still has everything
+        registry = await openRegistry(context.config(), context.env).catch((e: Error) => {
+          out(`warning: run tracking is off: ${e.message}`);
+          return null;
+        });
+      }
       try {
-        result = await run.result;
+        const tracker = registry && o.track ? await RunTracker.start(registry.meta, runDir, spec, (m) => out(`warning: ${m}`)) : null;
+        const result = await runJob(tracker);
+        let version: VersionRecord | undefined;
+        if (o.register && registry) {
+          const metrics = Object.fromEntries(Object.entries(result.test ?? {}).filter(([k, v]) => k !== 'n' && typeof v === 'number').map(([k, v]) => [`test_${k}`, v as number]));
+          version = await registry.register(o.register, runDir, {
+            files: await runFiles(runDir),
+            params: spec as unknown as Record<string, unknown>,
+            metrics,
+            runId: tracker?.runId,
+            datasetHash: await datasetHash(spec.data),
+            framework: 'aimass',
+          });
+          if (o.alias) await registry.setAlias(o.register, o.alias, version.version, { reason: `trained by run ${tracker?.runId ?? runDir}` });
+        }
+        report(result, version, tracker?.runId);
       } finally {
-        bar?.stop();
-        process.off('SIGINT', stop);
+        await registry?.close();
       }
-      if (json) {
-        context.stdout.write(`${JSON.stringify({ runDir: result.runDir, model: result.modelPath, epochs: result.epochs, test: result.test, bestEpoch: result.bestEpoch, samplesPerSec: result.samplesPerSec })}\n`);
-        return;
-      }
-      const t = result.test;
-      context.stdout.write(
-        `model: ${result.modelPath}\n` +
-          (t ? `test: ${t.accuracy !== undefined ? `accuracy ${fmt(t.accuracy)}, ` : ''}loss ${fmt(t.loss)}${t.mae !== undefined ? `, mae ${fmt(t.mae)}` : ''} (${t.n} rows)\n` : 'test: no test file in the spec\n'),
-      );
     });
 }
+

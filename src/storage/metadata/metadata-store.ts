@@ -173,6 +173,8 @@ export interface MetadataStore {
   setRunArtifact(runId: string, name: string, uri: string): Promise<void>;
   /** Ends a run (finished/failed/killed) with an optional error message. */
   endRun(runId: string, status: Exclude<RunStatus, 'running'>, error?: string): Promise<RunRecord>;
+  /** Marks a killed, failed or interrupted run as running again (its training resumed); CONFLICT if finished. */
+  resumeRun(runId: string): Promise<RunRecord>;
   searchRuns(q?: RunQuery): Promise<RunRecord[]>;
 
   /** A consistent snapshot of everything (one read transaction). */

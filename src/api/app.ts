@@ -1,0 +1,111 @@
+/**
+ * The Fastify application of the AI Mass HTTP API: one plugin per capability (models, runs) under /api/v1, the
+ * error handling every route shares, the OpenAPI document generated from the route schemas (served at
+ * /docs/json, browsable at /docs), and GET /healthz.
+ *
+ * The app owns no resources: the registry is opened and closed by whoever builds the app (`aimass serve`,
+ * tests). `buildApp` is synchronous; plugins load on `ready()`, `listen()` or the first `inject()`.
+ */
+import { readFileSync } from 'node:fs';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../core/index.js';
+import type { Registry } from '../registry/index.js';
+import { installErrorHandling } from './error-handler.js';
+import { modelsRoutes } from './models-routes.js';
+import { runsRoutes } from './runs-routes.js';
+import { ERROR_RESPONSES } from './schemas.js';
+
+export interface AppOptions {
+  registry: Registry;
+  /** Request and error logs; none when omitted. */
+  logger?: Logger;
+  /** Largest ONNX upload accepted, in bytes (default 2 GiB). */
+  maxUploadBytes?: number;
+  /** Files up to this size are verified in memory before sending, larger ones through a temporary copy (default 16 MiB). */
+  bufferFilesUpTo?: number;
+}
+
+export const API_PREFIX = '/api/v1';
+
+export function buildApp(o: AppOptions): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; naming the base type keeps the instance type the default one
+    ...(o.logger ? { loggerInstance: o.logger as FastifyBaseLogger } : { logger: false }),
+    ajv: {
+      customOptions: {
+        // every problem at once, not just the first
+        allErrors: true,
+        // unknown fields are refused, not silently dropped: a misspelt `expected` must not turn a
+        // compare-and-set into a blind move
+        removeAdditional: false,
+        // errors carry the failing value and schema, so messages can quote them
+        verbose: true,
+      },
+    },
+  });
+
+  installErrorHandling(app);
+
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'AI Mass API',
+        version: packageVersion(),
+        description: 'The model registry (versions, aliases, rollback, verified downloads, ONNX upload) and tracked training runs. Every error is {"error":{"code","status","title","message","details"}}.',
+      },
+      tags: [
+        { name: 'models', description: 'registered models, versions, files and aliases' },
+        { name: 'runs', description: 'tracked training runs' },
+        { name: 'system', description: 'health' },
+      ],
+    },
+    transformObject: (d) => optionalBodies('openapiObject' in d ? d.openapiObject : d.swaggerObject),
+  });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // inside a plugin, so that it is added after @fastify/swagger has loaded and the document lists it
+  void app.register(async (scope) => {
+    scope.get(
+      '/healthz',
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'liveness: 200 while the server runs',
+          response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } }, ...ERROR_RESPONSES },
+        },
+      },
+      async () => ({ status: 'ok' as const }),
+    );
+  });
+
+  void app.register(modelsRoutes, { prefix: API_PREFIX, registry: o.registry, maxUploadBytes: o.maxUploadBytes, bufferFilesUpTo: o.bufferFilesUpTo });
+  void app.register(runsRoutes, { prefix: API_PREFIX, registry: o.registry });
+  return app;
+}
+
+/**
+ * @fastify/swagger marks every request body as required, but a route whose body schema admits null (rollback)
+ * takes a request with no body at all; the document should say so.
+ */
+function optionalBodies<D>(doc: D): D {
+  type Operation = { requestBody?: { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> } };
+  const paths = (doc as { paths?: Record<string, Record<string, Operation>> }).paths ?? {};
+  for (const operations of Object.values(paths)) {
+    for (const op of Object.values(operations)) {
+      const content = op?.requestBody?.content;
+      if (content && Object.values(content).some((c) => c.schema?.nullable === true)) op.requestBody!.required = false;
+    }
+  }
+  return doc;
+}
+
+function packageVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version);
+  } catch {
+    return '0.0.0';
+  }
+}

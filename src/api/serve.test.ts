@@ -1,0 +1,59 @@
+// `aimass serve` end to end, as a user runs it: the real executable on a fresh AIMASS_HOME, a free port, the API
+// answering over HTTP, and a clean exit on SIGTERM. (The command lives in cli/; its subject is this API.)
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { aimassBin } from '../../test/support/cli.js';
+import { useTempDirs } from '../../test/support/temp-dirs.js';
+
+const tempDir = useTempDirs('api-serve');
+
+test('aimass serve logs its URL, answers over HTTP, and exits 0 on SIGTERM', async () => {
+  const home = await tempDir();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0'], {
+    env: { ...env, AIMASS_HOME: home, AIMASS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL within 30 s; stderr:\n${stderr}`)), 30_000);
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+        const m = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before listening; stderr:\n${stderr}`)));
+    });
+    const health = await request(`${url}/healthz`);
+    assert.deepEqual(await health.body.json(), { status: 'ok' });
+    const models = await request(`${url}/api/v1/models`);
+    assert.deepEqual(await models.body.json(), { models: [] });
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /SIGTERM: finishing requests in flight and closing/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('aimass serve refuses backup options without --backup-every', async () => {
+  const home = await tempDir();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--backup-keep', '3'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.match(stderr, /--backup-keep needs --backup-every/);
+});

@@ -1,0 +1,108 @@
+/**
+ * `aimass serve`: the HTTP API (registry and runs under /api/v1, OpenAPI at /docs) over the configured stores —
+ * the embedded default is SQLite and file:// under AIMASS_HOME — optionally backing the registry up on a
+ * schedule. Runs until SIGINT or SIGTERM, then stops taking requests, lets the ones in flight finish, waits for a
+ * running backup and closes the stores. (Model inference is served by a later addition.)
+ */
+import type { Command } from 'commander';
+import { buildApp } from '../../api/index.js';
+import { AimassError, createLogger } from '../../core/index.js';
+import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
+import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
+import type { CliContext } from '../context.js';
+
+interface ServeOptions {
+  port?: string;
+  host?: string;
+  backupEvery?: string;
+  backupKeep?: string;
+  backupTo?: string;
+}
+
+const DEFAULT_BACKUP_KEEP = 10;
+
+export function registerServeCommand(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('serve the HTTP API (models, versions, aliases, runs; docs at /docs) until Ctrl-C')
+    .option('-p, --port <n>', 'port to listen on (default $AIMASS_PORT or 8080; 0 picks a free one)')
+    .option('--host <host>', 'interface to bind (default $AIMASS_HOST or 127.0.0.1)')
+    .option('--backup-every <interval>', 'back the registry up on this interval, e.g. 6h or 1d')
+    .option('--backup-keep <n>', `with --backup-every: keep the newest n backups (default ${DEFAULT_BACKUP_KEEP})`)
+    .option('--backup-to <uri>', 'with --backup-every: artifact store URI to back up into (default file://$AIMASS_HOME/backups)')
+    .action(async (o: ServeOptions) => {
+      const config = context.config();
+      const port = o.port === undefined ? config.port : portNumber(o.port);
+      const host = o.host ?? config.host;
+      const backup = backupPlan(o);
+      const logger = createLogger({ level: config.logLevel, name: 'api' });
+
+      const registry = await openRegistry(config, context.env);
+      let target: ArtifactStore | undefined;
+      let scheduler: BackupScheduler | undefined;
+      try {
+        if (backup) {
+          const uri = backup.to ?? defaultBackupUri(config);
+          target = await openArtifactStore(uri);
+          scheduler = new BackupScheduler(
+            registry,
+            target,
+            backup.everyMs,
+            backup.keep,
+            (s, pruned) => logger.info({ backup: s.id, copied: s.copied, bytes: s.bytes, pruned }, `backup ${s.id} written to ${uri}`),
+            (e) => logger.error({ err: e }, `backup into ${uri} failed; the next one is tried on schedule`),
+          );
+          scheduler.start();
+        }
+        const app = buildApp({ registry, logger });
+        const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
+          await app.close();
+          if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
+          if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
+          throw e;
+        });
+        context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs)${backup ? `; backing up every ${o.backupEvery}` : ''}; Ctrl-C stops\n`);
+        const signal = await nextSignal(() => {
+          context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
+          process.exit(1);
+        });
+        context.stderr.write(`${signal}: finishing requests in flight and closing\n`);
+        await app.close();
+      } finally {
+        await scheduler?.stop();
+        await target?.close();
+        await registry.close();
+      }
+    });
+}
+
+/** Resolves with the first SIGINT or SIGTERM; a second one calls `force`. */
+function nextSignal(force: () => void): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+    const first = (signal: NodeJS.Signals) => {
+      for (const s of signals) {
+        process.off(s, first);
+        process.once(s, force);
+      }
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, first);
+  });
+}
+
+function portNumber(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new AimassError('INVALID_ARGUMENT', `--port must be a whole number from 0 to 65535, got "${text}"`);
+  return Number(text);
+}
+
+function backupPlan(o: ServeOptions): { everyMs: number; keep: number; to?: string } | undefined {
+  if (o.backupEvery === undefined) {
+    const stray = o.backupKeep !== undefined ? '--backup-keep' : o.backupTo !== undefined ? '--backup-to' : undefined;
+    if (stray) throw new AimassError('INVALID_ARGUMENT', `${stray} needs --backup-every, e.g. --backup-every 6h`);
+    return undefined;
+  }
+  const keep = o.backupKeep === undefined ? DEFAULT_BACKUP_KEEP : Number(o.backupKeep);
+  if (!Number.isInteger(keep) || keep < 1) throw new AimassError('INVALID_ARGUMENT', `--backup-keep must be a positive whole number, got "${o.backupKeep}"`);
+  return { everyMs: parseInterval(o.backupEvery), keep, to: o.backupTo };
+}

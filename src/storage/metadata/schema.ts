@@ -1,0 +1,144 @@
+// The metadata schema, one for SQLite and PostgreSQL, as numbered migrations recorded in `schema_migrations`.
+// `migrate` applies the missing ones in one transaction; concurrent openers of the same database are safe (they
+// take turns, and whoever comes second finds nothing left to do). To change the schema, append a migration:
+// never edit one that has shipped.
+//
+// Portable column choices: timestamps are ISO-8601 UTC strings (text, they sort as text), JSON values are text,
+// sizes are BIGINT, metric values DOUBLE PRECISION (REAL affinity on SQLite). Text compares bytewise in both.
+import { AimassError } from '../../core/index.js';
+import { autoIdColumn, migrationLock, textColumn } from './dialect.js';
+import type { SqlDialect, SqlDriver } from './sql-driver.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  statements(dialect: SqlDialect): string[];
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'models, versions, aliases with history, runs with metric history',
+    statements: (d) => {
+      const t = textColumn(d);
+      return [
+        `CREATE TABLE models (
+          name ${t} PRIMARY KEY,
+          description ${t} NOT NULL,
+          tags ${t} NOT NULL,
+          created_at ${t} NOT NULL,
+          updated_at ${t} NOT NULL,
+          latest_version INTEGER NOT NULL DEFAULT 0
+        )`,
+        `CREATE TABLE versions (
+          model ${t} NOT NULL REFERENCES models (name),
+          version INTEGER NOT NULL,
+          artifact_uri ${t} NOT NULL,
+          files ${t} NOT NULL,
+          size BIGINT NOT NULL,
+          signature ${t} NOT NULL,
+          source ${t} NOT NULL CHECK (source IN ('trained', 'imported')),
+          framework ${t} NOT NULL,
+          params ${t} NOT NULL,
+          metrics ${t} NOT NULL,
+          dataset_hash ${t},
+          run_id ${t},
+          parent_version INTEGER,
+          created_by ${t} NOT NULL,
+          created_at ${t} NOT NULL,
+          description ${t} NOT NULL,
+          tags ${t} NOT NULL,
+          PRIMARY KEY (model, version)
+        )`,
+        'CREATE INDEX versions_run_id ON versions (run_id)',
+        // The foreign key to versions is the database's own guard against deleting a version an alias points at.
+        `CREATE TABLE aliases (
+          model ${t} NOT NULL,
+          alias ${t} NOT NULL,
+          version INTEGER NOT NULL,
+          updated_at ${t} NOT NULL,
+          updated_by ${t} NOT NULL,
+          PRIMARY KEY (model, alias),
+          FOREIGN KEY (model, version) REFERENCES versions (model, version)
+        )`,
+        'CREATE INDEX aliases_target ON aliases (model, version)',
+        // No foreign key to versions: the history outlives the versions it mentions.
+        `CREATE TABLE alias_events (
+          id ${autoIdColumn(d)},
+          model ${t} NOT NULL REFERENCES models (name),
+          alias ${t} NOT NULL,
+          from_version INTEGER,
+          to_version INTEGER,
+          actor ${t} NOT NULL,
+          reason ${t} NOT NULL,
+          at ${t} NOT NULL
+        )`,
+        'CREATE INDEX alias_events_by_alias ON alias_events (model, alias, id)',
+        `CREATE TABLE runs (
+          id ${t} PRIMARY KEY,
+          name ${t} NOT NULL,
+          status ${t} NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+          params ${t} NOT NULL,
+          metrics ${t} NOT NULL,
+          artifacts ${t} NOT NULL,
+          tags ${t} NOT NULL,
+          started_at ${t} NOT NULL,
+          ended_at ${t},
+          error ${t}
+        )`,
+        'CREATE INDEX runs_started_at ON runs (started_at)',
+        // id orders the points as they were logged; (run_id, key, id) also finds a key's latest point.
+        `CREATE TABLE run_metrics (
+          id ${autoIdColumn(d)},
+          run_id ${t} NOT NULL REFERENCES runs (id),
+          key ${t} NOT NULL,
+          step BIGINT NOT NULL,
+          value DOUBLE PRECISION NOT NULL,
+          at ${t} NOT NULL
+        )`,
+        'CREATE INDEX run_metrics_by_key ON run_metrics (run_id, key, id)',
+      ];
+    },
+  },
+];
+
+/** The schema version this code reads and writes (the newest migration). */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings the database up to SCHEMA_VERSION and returns it. Refuses (UNSUPPORTED) a database that a newer AI Mass
+ * has migrated further, rather than writing records that version would misread.
+ */
+export async function migrate(driver: SqlDriver): Promise<number> {
+  return driver.transaction(async (tx) => {
+    const lock = migrationLock(tx.dialect);
+    if (lock) await tx.query(lock);
+    await tx.run(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at TEXT NOT NULL
+      )`,
+    );
+    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    const newest = Math.max(0, ...applied);
+    if (newest > SCHEMA_VERSION) {
+      throw new AimassError(
+        'UNSUPPORTED',
+        `The metadata database is at schema version ${newest}, newer than this AI Mass knows (${SCHEMA_VERSION}); upgrade AI Mass to use it`,
+        { databaseVersion: newest, knownVersion: SCHEMA_VERSION },
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      for (const statement of migration.statements(tx.dialect)) await tx.run(statement);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      ]);
+    }
+    return SCHEMA_VERSION;
+  });
+}
