@@ -2,13 +2,14 @@
 // layout, no escape outside the root, a killed writer leaving only a temporary file).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { assertCode, runArtifactStoreConformance } from '../../../test/support/artifact-store-conformance.js';
 import { useTempDirs } from '../../../test/support/temp-dirs.js';
 import { FileArtifactStore, openArtifactStore } from './index.js';
+import { flipByte } from '../../../test/support/corrupt.js';
 
 const tempDir = useTempDirs('file-store');
 
@@ -24,15 +25,7 @@ runArtifactStoreConformance('file://', async () => {
     corrupt: async (key) => {
       // Flip one byte in place, as disk rot would.
       const file = path.join(root, ...key.split('/'));
-      const handle = await open(file, 'r+');
-      try {
-        const byte = Buffer.alloc(1);
-        await handle.read(byte, 0, 1, 10);
-        byte[0] ^= 0xff;
-        await handle.write(byte, 0, 1, 10);
-      } finally {
-        await handle.close();
-      }
+      await flipByte(file);
     },
     cleanup: () => store.close(),
   };

@@ -2,13 +2,14 @@
 // ports, with real 307 redirects between them), plus what is particular to WebHDFS: the redirect dance, the user
 // sent as user.name, atomic puts through .tmp/ and rename, and failures of either node.
 import assert from 'node:assert/strict';
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isAimassError } from '../../core/index.js';
 import { assertCode, runArtifactStoreConformance } from '../../../test/support/artifact-store-conformance.js';
 import { startWebHdfsServer, type TestWebHdfsServer } from '../../../test/support/webhdfs-server.js';
 import { HdfsArtifactStore, openArtifactStore } from './index.js';
+import { flipByte } from '../../../test/support/corrupt.js';
 
 let hdfs: TestWebHdfsServer;
 before(async () => {
@@ -30,15 +31,7 @@ runArtifactStoreConformance('hdfs://', async () => {
     store,
     corrupt: async (key) => {
       // Flip a byte of the stored file on the "datanode's disk", as block corruption would.
-      const handle = await open(hdfs.localPath(`${store.root}/${key}`), 'r+');
-      try {
-        const byte = Buffer.alloc(1);
-        await handle.read(byte, 0, 1, 10);
-        byte[0] ^= 0xff;
-        await handle.write(byte, 0, 1, 10);
-      } finally {
-        await handle.close();
-      }
+      await flipByte(hdfs.localPath(`${store.root}/${key}`));
     },
     cleanup: () => store.close(),
   };
