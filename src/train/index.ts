@@ -11,3 +11,5 @@ export * from './spec.js';
 export * from './trainer.js';
 export * from './worker.js';
 export * from './tracking.js';
+export * from './lbfgs.js';
+export * from './logistic.js';
