@@ -24,7 +24,7 @@ export async function runCli(
   const context = createContext(io);
   const json = wantsJson(argv);
   try {
-    await build(context).parseAsync([...argv], { from: 'user' });
+    await build(context).parseAsync(json ? jsonFirst(argv) : [...argv], { from: 'user' });
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
@@ -69,4 +69,11 @@ export function formatError(error: AimassError): string {
 function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** The program's options are positional (see `buildProgram`), so the global `--json` goes first wherever it was given. */
+function jsonFirst(argv: readonly string[]): string[] {
+  let end = argv.indexOf('--');
+  if (end === -1) end = argv.length;
+  return ['--json', ...argv.slice(0, end).filter((a) => a !== '--json'), ...argv.slice(end)];
 }

@@ -18,6 +18,7 @@ import {
   type VersionRecord,
   type VersionSource,
   getToFile,
+  hasTemporaryArea,
   putFile,
   readAllVerified,
   readVerified,
@@ -249,7 +250,8 @@ export class Registry {
   /**
    * Artifacts under models/ that no version references: what registrations killed between upload and commit
    * (or deletions killed midway) leave. Objects younger than `graceMs` are spared (a registration may be
-   * uploading them right now). With dryRun, only reports.
+   * uploading them right now). A store with a temporary area of its own also gives up the half-written files
+   * that killed uploads left there (as `.tmp/…` keys). With dryRun, only reports.
    */
   async gc(o: { graceMs?: number; dryRun?: boolean } = {}): Promise<{ key: string; size: number }[]> {
     const grace = o.graceMs ?? 60 * 60 * 1000;
@@ -265,6 +267,9 @@ export class Registry {
       orphans.push({ key: obj.key, size: obj.size });
     }
     if (!o.dryRun) for (const x of orphans) await this.artifacts.delete(x.key);
+    if (hasTemporaryArea(this.artifacts)) {
+      for (const t of await this.artifacts.sweepTemporary({ olderThanMs: grace, dryRun: o.dryRun })) orphans.push({ key: t.key, size: t.size });
+    }
     return orphans;
   }
 }

@@ -3,6 +3,7 @@
  * URI (default file://$AIMASS_HOME/backups), and removal of artifacts no version references.
  */
 import type { Command } from 'commander';
+import { AimassError } from '../../core/index.js';
 import { createBackup, defaultBackupUri, listBackups, parseInterval, pruneBackups, restoreBackup } from '../../registry/index.js';
 import { openArtifactStore } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
@@ -28,11 +29,16 @@ export function registerBackupCommands(program: Command, context: CliContext): v
     .option(targetOption, 'artifact store URI to back up into (file://, s3://, hdfs://, nats://)')
     .option('--keep <n>', 'then delete the oldest backups beyond this many')
     .action(async (o: { to?: string; keep?: string }, cmd: Command) => {
+      // checked first: pruning to 0 (or to NaN, which slices like 0) would delete every backup, this one too
+      if (o.keep !== undefined && !(/^\d+$/.test(o.keep) && Number(o.keep) >= 1)) {
+        throw new AimassError('INVALID_ARGUMENT', `--keep must be a positive whole number (this backup counts), got "${o.keep}"`);
+      }
+      const keep = o.keep === undefined ? 0 : Number(o.keep);
       const uri = o.to ?? defaultBackupUri(context.config());
       await withRegistry(context, (r) =>
         withTarget(uri, async (target) => {
           const s = await createBackup(r, target);
-          const pruned = o.keep ? await pruneBackups(target, Number(o.keep)) : [];
+          const pruned = keep ? await pruneBackups(target, keep) : [];
           emit(context, cmd, { ...s, target: uri, pruned }, () => `backup ${s.id} in ${uri}: ${s.models} models, ${s.versions} versions, ${s.runs} runs, ${formatBytes(s.bytes)} (${s.copied} new blobs)${pruned.length ? `; pruned ${pruned.join(', ')}` : ''}`);
         }),
       );

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AimassError } from '../../core/index.js';
 import { type Registry, openRegistry } from '../../registry/index.js';
+import type { TensorSignature } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
 import { emit, formatBytes, formatMetrics, table } from '../output.js';
 
@@ -135,7 +136,8 @@ export function registerModelsCommand(program: Command, context: CliContext): vo
       }
       await withRegistry(context, async (r) => {
         const v = await r.importOnnx(name, resolve(file), { labels, description: o.description, framework: o.framework });
-        emit(context, cmd, v, () => `imported ${file} as ${name} version ${v.version}: inputs ${v.signature.inputs.map((i) => `${i.name}[${i.shape.join(',')}]`).join(', ')}`);
+        const tensors = (list: TensorSignature[]) => list.map((t) => `${t.name} ${t.dtype}[${t.shape.join(',')}]`).join(', ');
+        emit(context, cmd, v, () => `imported ${file} as ${name} version ${v.version}: inputs ${tensors(v.signature.inputs)}; outputs ${tensors(v.signature.outputs)}`);
       });
     });
 

@@ -11,16 +11,19 @@ import { withRegistry } from './models.js';
 
 const STATUSES: RunStatus[] = ['running', 'finished', 'failed', 'killed'];
 
-/** Flattens nested params to dotted keys ("optimizer.lr") for display and comparison. */
-export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Flattens nested params to dotted keys ("optimizer.lr"); values stay values (arrays too), for --json. */
+export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
-    else out[key] = JSON.stringify(v);
+    else out[key] = v;
   }
   return out;
 }
+
+/** A param as the text tables show it (and compare it): its JSON, "-" when a run does not have it. */
+const shown = (v: unknown): string => (v === undefined ? '-' : JSON.stringify(v));
 
 async function getRun(context: CliContext, id: string, fn: (run: RunRecord) => Promise<void>): Promise<void> {
   await withRegistry(context, async (r) => {
@@ -51,7 +54,7 @@ export function registerRunsCommand(program: Command, context: CliContext): void
           table(
             ['ID', 'NAME', 'STATUS', 'METRICS', 'STARTED'],
             list.map((x) => [x.id, x.name, x.status, formatMetrics(x.metrics, 3), x.startedAt]),
-            'no runs yet (aimass train records one per run)',
+            o.status || o.name ? 'no runs match' : 'no runs yet (aimass train records one per run)',
           ),
         );
       });
@@ -74,7 +77,7 @@ export function registerRunsCommand(program: Command, context: CliContext): void
               `started ${run.startedAt}${run.endedAt ? `, ended ${run.endedAt}` : ''}`,
               '',
               'params:',
-              table(['PARAM', 'VALUE'], Object.entries(flatten(run.params))),
+              table(['PARAM', 'VALUE'], Object.entries(flatten(run.params)).map(([k, v]) => [k, shown(v)])),
               '',
               `metrics: ${formatMetrics(run.metrics, 20)}`,
               '',
@@ -104,7 +107,7 @@ export function registerRunsCommand(program: Command, context: CliContext): void
         }
         const params = list.map((x) => flatten(x.params));
         const keys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
-        const differing = keys.filter((k) => new Set(params.map((p) => p[k])).size > 1);
+        const differing = keys.filter((k) => new Set(params.map((p) => shown(p[k]))).size > 1);
         const metricKeys = [...new Set(list.flatMap((x) => Object.keys(x.metrics)))].sort();
         const result = {
           runs: list.map((x) => x.id),
@@ -113,7 +116,7 @@ export function registerRunsCommand(program: Command, context: CliContext): void
         };
         emit(context, cmd, result, () =>
           [
-            table(['PARAM', ...list.map((x) => x.id)], differing.map((k) => [k, ...params.map((p) => p[k] ?? '-')]), 'params: all the same'),
+            table(['PARAM', ...list.map((x) => x.id)], differing.map((k) => [k, ...params.map((p) => shown(p[k]))]), 'params: all the same'),
             '',
             table(['METRIC', ...list.map((x) => x.id)], metricKeys.map((k) => [k, ...list.map((x) => (x.metrics[k] === undefined ? '-' : x.metrics[k].toFixed(4)))])),
           ].join('\n'),

@@ -31,3 +31,20 @@ export interface ArtifactStore {
   /** Releases connections. */
   close(): Promise<void>;
 }
+
+/**
+ * Optional capability of stores that stage each put in a temporary area of their own (file://): a writer killed
+ * mid-put leaves its half-written file there, where `list` never shows it, so garbage collection asks the store
+ * for it instead.
+ */
+export interface TemporaryAreaStore {
+  /**
+   * Temporary files not written to for at least `olderThanMs` (a live put keeps its file fresh), as `.tmp/<name>`
+   * keys; removed, unless `dryRun`.
+   */
+  sweepTemporary(o: { olderThanMs: number; dryRun?: boolean }): Promise<ObjectInfo[]>;
+}
+
+export function hasTemporaryArea(store: ArtifactStore): store is ArtifactStore & TemporaryAreaStore {
+  return typeof (store as Partial<TemporaryAreaStore>).sweepTemporary === 'function';
+}

@@ -5,7 +5,8 @@
  *   <key>                 the object's bytes, at the key's path (`models/m1/model.onnx`)
  *   .tmp/<uuid>.tmp       writes in flight: a put streams here, fsyncs, then renames into place, so a put that
  *                         fails or is killed leaves at most a temporary file, never a partial object. Temporary
- *                         files older than a day (left by killed processes) are removed by the next put.
+ *                         files older than a day (left by killed processes) are removed by the next put, and
+ *                         `sweepTemporary` (garbage collection) removes them sooner.
  *   .sha256/<key>         the sha256 recorded by put (see sidecar.ts), so `head` and `list` report it without
  *                         re-reading the object; a record that no longer matches the file is ignored.
  * Both dot-folders are reserved by the key rules and never listed.
@@ -20,7 +21,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AimassError } from '../../core/index.js';
-import type { ArtifactStore, ObjectInfo } from './artifact-store.js';
+import type { ArtifactStore, ObjectInfo, TemporaryAreaStore } from './artifact-store.js';
 import { artifactNotFound, fileError, hashingStream, toReadable, writeStreamToTempFile } from './helpers.js';
 import { isValidKey, prefixFolder, validateKey, validatePrefix } from './keys.js';
 import { encodeSha256Record, SHA256_FOLDER, sha256FromRecord, TEMP_FOLDER } from './sidecar.js';
@@ -28,7 +29,7 @@ import { encodeSha256Record, SHA256_FOLDER, sha256FromRecord, TEMP_FOLDER } from
 /** Temporary files older than this are from writers that died; the next put removes them. */
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
-export class FileArtifactStore implements ArtifactStore {
+export class FileArtifactStore implements ArtifactStore, TemporaryAreaStore {
   readonly uri: string;
   /** Absolute path of the root folder. */
   readonly root: string;
@@ -49,7 +50,7 @@ export class FileArtifactStore implements ArtifactStore {
       input.destroy();
       throw fileError(e, tempDir, 'create the folder');
     }
-    this.sweepStaleTemps(tempDir);
+    this.sweepStaleTemps();
 
     const hasher = hashingStream();
     const temp = await writeStreamToTempFile(input, tempDir, { hasher });
@@ -195,18 +196,29 @@ export class FileArtifactStore implements ArtifactStore {
     }
   }
 
+  async sweepTemporary(o: { olderThanMs: number; dryRun?: boolean }): Promise<ObjectInfo[]> {
+    const tempDir = path.join(this.root, TEMP_FOLDER);
+    const cutoff = Date.now() - o.olderThanMs;
+    const names = await readdir(tempDir).catch((e: unknown) => {
+      if (isMissing(e)) return [];
+      throw fileError(e, tempDir, 'list');
+    });
+    const swept: ObjectInfo[] = [];
+    for (const name of names.sort()) {
+      const file = path.join(tempDir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (!info || info.mtimeMs > cutoff) continue;
+      if (!o.dryRun) await rm(file, { force: true, recursive: true });
+      swept.push({ key: `${TEMP_FOLDER}/${name}`, size: info.size, modifiedAt: info.mtime });
+    }
+    return swept;
+  }
+
   /** Removes temporary files left by writers that died, once per store, without delaying the put. */
-  private sweepStaleTemps(tempDir: string): void {
+  private sweepStaleTemps(): void {
     if (this.sweptTemps) return;
     this.sweptTemps = true;
-    void (async () => {
-      const cutoff = Date.now() - STALE_TEMP_MS;
-      for (const name of await readdir(tempDir)) {
-        const file = path.join(tempDir, name);
-        const info = await stat(file).catch(() => undefined);
-        if (info && info.mtimeMs < cutoff) await rm(file, { force: true, recursive: true }).catch(() => undefined);
-      }
-    })().catch(() => undefined);
+    this.sweepTemporary({ olderThanMs: STALE_TEMP_MS }).catch(() => undefined);
   }
 }
 

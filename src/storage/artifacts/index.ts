@@ -7,7 +7,7 @@
  *
  * Imports only core/.
  */
-export type { ArtifactStore, ObjectInfo } from './artifact-store.js';
+export { hasTemporaryArea, type ArtifactStore, type ObjectInfo, type TemporaryAreaStore } from './artifact-store.js';
 export { artifactStores, openArtifactStore } from './registry.js';
 export { FileArtifactStore } from './file-store.js';
 export { S3ArtifactStore, type S3StoreOptions } from './s3-store.js';

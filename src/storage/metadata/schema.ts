@@ -108,8 +108,14 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 /**
  * Brings the database up to SCHEMA_VERSION and returns it. Refuses (UNSUPPORTED) a database that a newer AI Mass
  * has migrated further, rather than writing records that version would misread.
+ *
+ * An up-to-date database (every open but the first) is recognised by a plain read, so opening a store never
+ * waits for another connection's write transaction: read-only commands keep working while a writer holds the
+ * lock. Only a database that needs migrating takes the write lock.
  */
 export async function migrate(driver: SqlDriver): Promise<number> {
+  const known = await appliedVersions(driver);
+  if (known && MIGRATIONS.every((m) => known.has(m.version))) return checkNotNewer(known);
   return driver.transaction(async (tx) => {
     const lock = migrationLock(tx.dialect);
     if (lock) await tx.query(lock);
@@ -122,14 +128,7 @@ export async function migrate(driver: SqlDriver): Promise<number> {
     );
     const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
     const applied = new Set(rows.map((r) => Number(r.version)));
-    const newest = Math.max(0, ...applied);
-    if (newest > SCHEMA_VERSION) {
-      throw new AimassError(
-        'UNSUPPORTED',
-        `The metadata database is at schema version ${newest}, newer than this AI Mass knows (${SCHEMA_VERSION}); upgrade AI Mass to use it`,
-        { databaseVersion: newest, knownVersion: SCHEMA_VERSION },
-      );
-    }
+    checkNotNewer(applied);
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       for (const statement of migration.statements(tx.dialect)) await tx.run(statement);
@@ -141,4 +140,29 @@ export async function migrate(driver: SqlDriver): Promise<number> {
     }
     return SCHEMA_VERSION;
   });
+}
+
+/** The migrations recorded in the database, or undefined when it has no schema_migrations table yet. */
+async function appliedVersions(driver: SqlDriver): Promise<Set<number> | undefined> {
+  let rows;
+  try {
+    rows = await driver.query<{ version: number }>('SELECT version FROM schema_migrations');
+  } catch (e) {
+    // an unreachable or locked database says so (as an AimassError); any other failure is the missing table
+    if (e instanceof AimassError) throw e;
+    return undefined;
+  }
+  return new Set(rows.map((r) => Number(r.version)));
+}
+
+function checkNotNewer(applied: Set<number>): number {
+  const newest = Math.max(0, ...applied);
+  if (newest > SCHEMA_VERSION) {
+    throw new AimassError(
+      'UNSUPPORTED',
+      `The metadata database is at schema version ${newest}, newer than this AI Mass knows (${SCHEMA_VERSION}); upgrade AI Mass to use it`,
+      { databaseVersion: newest, knownVersion: SCHEMA_VERSION },
+    );
+  }
+  return SCHEMA_VERSION;
 }
