@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerBackupCommands } from './commands/backup.js';
+import { registerDataCommand } from './commands/data.js';
 import { registerDatasetsCommand } from './commands/datasets.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerModelsCommand } from './commands/models.js';
@@ -30,6 +31,10 @@ Environment:
 /**
  * Builds a fresh program. Commander is told not to exit or print errors itself: `runCli` turns its usage errors
  * into the same `error [CODE]: …` output as every other failure.
+ *
+ * The program's own options are positional (they go before the command): otherwise `aimass --version` would
+ * swallow a command's option of the same name, and `models delete NAME --version 2` would print the AI Mass
+ * version. `runCli` moves `--json` to the front, so it still works anywhere.
  */
 export function buildProgram(context: CliContext = createContext()): Command {
   const program = new Command('aimass')
@@ -38,6 +43,7 @@ export function buildProgram(context: CliContext = createContext()): Command {
     .option('--json', 'print results and errors as JSON on stdout/stderr')
     .helpOption('-h, --help', 'show help for aimass or a command')
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
@@ -48,6 +54,7 @@ export function buildProgram(context: CliContext = createContext()): Command {
 
   registerInfoCommand(program, context);
   registerTrainCommand(program, context);
+  registerDataCommand(program, context);
   registerDatasetsCommand(program, context);
   registerModelsCommand(program, context);
   registerRunsCommand(program, context);
