@@ -20,7 +20,8 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], root = ''): 
     } else if (issue.code === 'invalid_union' && issue.errors.length) {
       // report the branch that got furthest, rather than "invalid input"
       const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
-      problems.push(...describeIssues(best, root));
+      // a branch's paths are relative to the union itself
+      problems.push(...describeIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })), root));
     } else {
       problems.push(`${pathOf(root, issue.path)}: ${issue.message}`);
     }
