@@ -29,21 +29,28 @@ export function lbfgs(fg: (x: Float64Array, g: Float64Array) => number, x0: Floa
   const g = new Float64Array(n);
   let f = fg(x, g);
   let evaluations = 1;
-  const S: Float64Array[] = [];
-  const Y: Float64Array[] = [];
-  const rho: number[] = [];
+  // the last m (s, y) pairs in ring buffers: no allocation per iteration
+  const S = Array.from({ length: m }, () => new Float64Array(n));
+  const Y = Array.from({ length: m }, () => new Float64Array(n));
+  const rho = new Float64Array(m);
+  let count = 0; // pairs held
+  let head = 0; // slot of the next pair
+  const slot = (k: number) => (head - count + k + m) % m; // k-th oldest pair
   const d = new Float64Array(n);
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
   const alpha = new Float64Array(m);
   const maxAbs = (v: Float64Array) => {
     let a = 0;
-    for (let i = 0; i < v.length; i++) a = Math.max(a, Math.abs(v[i]));
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i] < 0 ? -v[i] : v[i];
+      if (x > a) a = x;
+    }
     return a;
   };
   const dot = (a: Float64Array, b: Float64Array) => {
     let s = 0;
-    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+    for (let i = 0; i < n; i++) s += a[i] * b[i];
     return s;
   };
   let it = 0;
@@ -51,31 +58,32 @@ export function lbfgs(fg: (x: Float64Array, g: Float64Array) => number, x0: Floa
     if (maxAbs(g) <= tol) return { x, f, iterations: it, evaluations, converged: true };
     // d = −H·g by the two-loop recursion
     for (let i = 0; i < n; i++) d[i] = -g[i];
-    for (let k = S.length - 1; k >= 0; k--) {
-      alpha[k] = rho[k] * dot(S[k], d);
-      const y = Y[k];
-      for (let i = 0; i < n; i++) d[i] -= alpha[k] * y[i];
+    for (let k = count - 1; k >= 0; k--) {
+      const j = slot(k);
+      alpha[j] = rho[j] * dot(S[j], d);
+      const y = Y[j];
+      const a = alpha[j];
+      for (let i = 0; i < n; i++) d[i] -= a * y[i];
     }
-    if (S.length) {
-      const last = S.length - 1;
-      const gamma = dot(S[last], Y[last]) / dot(Y[last], Y[last]);
+    if (count) {
+      const j = slot(count - 1);
+      const gamma = dot(S[j], Y[j]) / dot(Y[j], Y[j]);
       for (let i = 0; i < n; i++) d[i] *= gamma;
     } else {
       // first step: scale so the step has unit length
       const norm = Math.sqrt(dot(d, d));
       if (norm > 0) for (let i = 0; i < n; i++) d[i] /= norm;
     }
-    for (let k = 0; k < S.length; k++) {
-      const beta = rho[k] * dot(Y[k], d);
-      const s = S[k];
-      for (let i = 0; i < n; i++) d[i] += s[i] * (alpha[k] - beta);
+    for (let k = 0; k < count; k++) {
+      const j = slot(k);
+      const c = alpha[j] - rho[j] * dot(Y[j], d);
+      const s = S[j];
+      for (let i = 0; i < n; i++) d[i] += s[i] * c;
     }
     let slope = dot(g, d);
     if (!(slope < 0)) {
       // not a descent direction: restart from steepest descent
-      S.length = 0;
-      Y.length = 0;
-      rho.length = 0;
+      count = 0;
       for (let i = 0; i < n; i++) d[i] = -g[i];
       slope = dot(g, d);
     }
@@ -90,22 +98,18 @@ export function lbfgs(fg: (x: Float64Array, g: Float64Array) => number, x0: Floa
       step *= 0.5;
     }
     if (!(fNew <= f)) return { x, f, iterations: it, evaluations, converged: false };
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
+    const s = S[head];
+    const y = Y[head];
+    let sy = 0;
     for (let i = 0; i < n; i++) {
       s[i] = xNew[i] - x[i];
       y[i] = gNew[i] - g[i];
+      sy += s[i] * y[i];
     }
-    const sy = dot(s, y);
     if (sy > 1e-10) {
-      if (S.length === m) {
-        S.shift();
-        Y.shift();
-        rho.shift();
-      }
-      S.push(s);
-      Y.push(y);
-      rho.push(1 / sy);
+      rho[head] = 1 / sy;
+      head = (head + 1) % m;
+      if (count < m) count++;
     }
     x.set(xNew);
     g.set(gNew);

@@ -28,6 +28,25 @@ export interface LogisticFit {
   loss: number;
 }
 
+/** Column-major copy of a CSR matrix. */
+function toCsc(X: CsrLike): { colptr: Int32Array; rowind: Int32Array; vals: Float64Array } {
+  const nnz = X.indptr[X.rows];
+  const colptr = new Int32Array(X.cols + 1);
+  for (let p = 0; p < nnz; p++) colptr[X.indices[p] + 1]++;
+  for (let j = 0; j < X.cols; j++) colptr[j + 1] += colptr[j];
+  const next = colptr.slice(0, X.cols);
+  const rowind = new Int32Array(nnz);
+  const vals = new Float64Array(nnz);
+  for (let i = 0; i < X.rows; i++) {
+    for (let p = X.indptr[i]; p < X.indptr[i + 1]; p++) {
+      const q = next[X.indices[p]]++;
+      rowind[q] = i;
+      vals[q] = X.values[p];
+    }
+  }
+  return { colptr, rowind, vals };
+}
+
 export class LogisticRegression {
   private constructor(
     readonly classes: number,
@@ -49,6 +68,45 @@ export class LogisticRegression {
     const D = X.cols;
     const { indptr, indices, values } = X;
     const z = new Float64Array(X.rows * K);
+    const rows = X.rows;
+    // the binary loss on its own tight loops (the common case: one weight row, no inner class loop), with the
+    // gradient accumulated column by column from a CSC copy, so its reads stay in the small per-row array
+    const csc = K === 1 ? toCsc(X) : null;
+    const fgBinary = (w: Float64Array, g: Float64Array): number => {
+      const { colptr, rowind, vals } = csc!;
+      z.fill(fitB ? w[D] : 0);
+      for (let j = 0; j < D; j++) {
+        const wj = w[j];
+        if (wj === 0) continue;
+        const end = colptr[j + 1];
+        for (let p = colptr[j]; p < end; p++) z[rowind[p]] += wj * vals[p];
+      }
+      let loss = 0;
+      for (let i = 0; i < rows; i++) {
+        const sign = y[i] === 1 ? 1 : -1;
+        const m = sign * z[i];
+        loss += m > 0 ? Math.log1p(Math.exp(-m)) : -m + Math.log1p(Math.exp(m));
+        z[i] = (C * -sign) / (1 + Math.exp(m));
+      }
+      let reg = 0;
+      for (let j = 0; j < D; j++) {
+        const v = w[j];
+        reg += v * v;
+        g[j] = v;
+      }
+      for (let j = 0; j < D; j++) {
+        let acc = g[j];
+        const end = colptr[j + 1];
+        for (let p = colptr[j]; p < end; p++) acc += z[rowind[p]] * vals[p];
+        g[j] = acc;
+      }
+      if (fitB) {
+        let gb = 0;
+        for (let i = 0; i < rows; i++) gb += z[i];
+        g[D] = gb;
+      }
+      return 0.5 * reg + C * loss;
+    };
     const fg = (w: Float64Array, g: Float64Array): number => {
       // margins z = X·Wᵀ + b
       z.fill(0);
@@ -96,7 +154,7 @@ export class LogisticRegression {
       }
       return 0.5 * reg + C * loss;
     };
-    const res = lbfgs(fg, new Float64Array(K * D + (fitB ? K : 0)), { maxIterations: o.maxIterations ?? 100, tol: o.tol ?? 1e-4 });
+    const res = lbfgs(K === 1 ? fgBinary : fg, new Float64Array(K * D + (fitB ? K : 0)), { maxIterations: o.maxIterations ?? 100, tol: o.tol ?? 1e-4 });
     const coef = res.x.slice(0, K * D);
     const intercept = fitB ? res.x.slice(K * D) : new Float64Array(K);
     return new LogisticRegression(classes, D, coef, intercept, { iterations: res.iterations, converged: res.converged, loss: res.f });
