@@ -104,3 +104,4 @@ export {
   type TextPipelineSpec,
   type TextPipelineSpecInput,
 } from './pipeline.js';
+export { WordVectors, Word2VecOptionsSchema, loadWordVectors, trainWord2Vec, type Word2VecOptions } from './embeddings.js';
