@@ -6,49 +6,19 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
-import { Rng } from '../core/index.js';
+import { BLOBS_SPEC, blobRows, blobsCsv, writeBlobs } from '../../test/support/blobs-csv.js';
 import { type CliOutcome, aimass } from '../../test/support/cli.js';
 import { checkMnistCsv } from '../../test/support/mnist-csv.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 const tempDir = useTempDirs('cli-train');
 
-const HEADER = 'f1,f2,f3,f4,label';
-const CLASSES = ['red', 'green', 'blue'];
-
-/** Rows of 3 well-separated classes in 4 features (class c sits near ±4c), labelled by name. */
-function blobRows(n: number, seed: number): string[] {
-  const rng = new Rng(seed);
-  const centers = [
-    [0, 0, 0, 0],
-    [4, -4, 4, -4],
-    [-4, 4, 4, 4],
-  ];
-  return Array.from({ length: n }, (_, i) => {
-    const c = i % 3;
-    return `${centers[c].map((m) => (m + rng.normal() * 0.5).toFixed(3)).join(',')},${CLASSES[c]}`;
-  });
-}
-
-const csv = (rows: string[]) => `${[HEADER, ...rows].join('\n')}\n`;
-
-const SPEC = {
-  name: 'Blobs_v1',
-  data: { format: 'csv', train: 'train.csv', test: 'test.csv', label: 'label', validation: 0.2 },
-  model: { type: 'mlp', input: 4, hidden: [16], classes: 3 },
-  optimizer: { type: 'adam', lr: 0.05 },
-  epochs: 3,
-  batchSize: 16,
-  threads: 1,
-};
+const csv = blobsCsv;
+const SPEC = BLOBS_SPEC;
 
 /** A folder holding train.csv, test.csv and spec.json (data paths relative to it); returns the spec's path. */
-async function dataFolder(spec: object = SPEC, trainCsv = csv(blobRows(240, 1))): Promise<string> {
-  const dir = await tempDir();
-  await writeFile(join(dir, 'train.csv'), trainCsv);
-  await writeFile(join(dir, 'test.csv'), csv(blobRows(60, 2)));
-  await writeFile(join(dir, 'spec.json'), JSON.stringify(spec, null, 2));
-  return join(dir, 'spec.json');
+async function dataFolder(spec: object = SPEC, trainCsv?: string): Promise<string> {
+  return writeBlobs(await tempDir(), { spec, trainCsv });
 }
 
 const readJson = async (path: string) => JSON.parse(await readFile(path, 'utf8'));
