@@ -7,4 +7,4 @@
 export { API_PREFIX, buildApp, type AppOptions } from './app.js';
 export { toApiError } from './error-handler.js';
 export { DEFAULT_MAX_UPLOAD_BYTES, actingRegistry, modelsRoutes, type ModelsRoutesOptions } from './models-routes.js';
-export { compareRuns, runsRoutes, type RunsRoutesOptions } from './runs-routes.js';
+export { compareRunsResponse, runsRoutes, type RunsRoutesOptions } from './runs-routes.js';

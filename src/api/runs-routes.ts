@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { AimassError } from '../core/index.js';
-import type { Registry } from '../registry/index.js';
+import { type Registry, compareRuns } from '../registry/index.js';
 import type { RunRecord, RunStatus } from '../storage/index.js';
 import { ERROR_RESPONSES, RUN, RUN_ID, RUN_WITH_HISTORY } from './schemas.js';
 
@@ -117,7 +117,7 @@ export const runsRoutes: FastifyPluginAsync<RunsRoutesOptions> = async (app, { r
       if (ids.length > MAX_COMPARED) throw new AimassError('INVALID_ARGUMENT', `querystring.ids: compare at most ${MAX_COMPARED} runs at once, got ${ids.length}`);
       const runs: RunRecord[] = [];
       for (const id of ids) runs.push(await getRun(id));
-      return compareRuns(runs);
+      return compareRunsResponse(runs);
     },
   );
 
@@ -140,25 +140,7 @@ export const runsRoutes: FastifyPluginAsync<RunsRoutesOptions> = async (app, { r
 };
 
 /** The comparison `aimass runs compare` prints, with params kept as values rather than display text. */
-export function compareRuns(runs: RunRecord[]) {
-  const params = runs.map((r) => flattenParams(r.params));
-  const keys = [...new Set(params.flatMap((p) => [...p.keys()]))].sort();
-  const differing = keys.filter((k) => new Set(params.map((p) => JSON.stringify(p.get(k) ?? null))).size > 1);
-  const metricKeys = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
-  return {
-    ids: runs.map((r) => r.id),
-    runs,
-    differingParams: Object.fromEntries(differing.map((k) => [k, params.map((p) => p.get(k) ?? null)])),
-    metrics: Object.fromEntries(metricKeys.map((k) => [k, runs.map((r) => r.metrics[k] ?? null)])),
-  };
-}
-
-/** Nested params as dotted keys ("optimizer.lr"); arrays stay values. */
-function flattenParams(obj: Record<string, unknown>, prefix = '', out = new Map<string, unknown>()): Map<string, unknown> {
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flattenParams(v as Record<string, unknown>, key, out);
-    else out.set(key, v);
-  }
-  return out;
+export function compareRunsResponse(runs: RunRecord[]) {
+  const { ids, differingParams, metrics } = compareRuns(runs);
+  return { ids, runs, differingParams, metrics };
 }

@@ -4,3 +4,4 @@ export * from './registry.js';
 export * from './signature.js';
 export * from './backup.js';
 export * from './open.js';
+export * from './runs.js';

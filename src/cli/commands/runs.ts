@@ -4,23 +4,13 @@
  */
 import type { Command } from 'commander';
 import { AimassError } from '../../core/index.js';
+import { compareRuns, flattenParams } from '../../registry/index.js';
 import type { RunRecord, RunStatus } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
 import { emit, formatMetrics, table } from '../output.js';
 import { withRegistry } from './models.js';
 
 const STATUSES: RunStatus[] = ['running', 'finished', 'failed', 'killed'];
-
-/** Flattens nested params to dotted keys ("optimizer.lr"); values stay values (arrays too), for --json. */
-export function flatten(obj: Record<string, unknown>, prefix = ''): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flatten(v as Record<string, unknown>, key));
-    else out[key] = v;
-  }
-  return out;
-}
 
 /** A param as the text tables show it (and compare it): its JSON, "-" when a run does not have it. */
 const shown = (v: unknown): string => (v === undefined ? '-' : JSON.stringify(v));
@@ -77,7 +67,7 @@ export function registerRunsCommand(program: Command, context: CliContext): void
               `started ${run.startedAt}${run.endedAt ? `, ended ${run.endedAt}` : ''}`,
               '',
               'params:',
-              table(['PARAM', 'VALUE'], Object.entries(flatten(run.params)).map(([k, v]) => [k, shown(v)])),
+              table(['PARAM', 'VALUE'], [...flattenParams(run.params)].map(([k, v]) => [k, shown(v)])),
               '',
               `metrics: ${formatMetrics(run.metrics, 20)}`,
               '',
@@ -105,18 +95,13 @@ export function registerRunsCommand(program: Command, context: CliContext): void
           if (!run) throw new AimassError('NOT_FOUND', `no run "${id}"`, { run: id });
           list.push(run);
         }
-        const params = list.map((x) => flatten(x.params));
-        const keys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
-        const differing = keys.filter((k) => new Set(params.map((p) => shown(p[k]))).size > 1);
-        const metricKeys = [...new Set(list.flatMap((x) => Object.keys(x.metrics)))].sort();
-        const result = {
-          runs: list.map((x) => x.id),
-          differingParams: Object.fromEntries(differing.map((k) => [k, params.map((p) => p[k] ?? null)])),
-          metrics: Object.fromEntries(metricKeys.map((k) => [k, list.map((x) => x.metrics[k] ?? null)])),
-        };
+        const { ids: runIds, differingParams, metrics, params } = compareRuns(list);
+        const differing = Object.keys(differingParams);
+        const metricKeys = Object.keys(metrics);
+        const result = { runs: runIds, differingParams, metrics };
         emit(context, cmd, result, () =>
           [
-            table(['PARAM', ...list.map((x) => x.id)], differing.map((k) => [k, ...params.map((p) => shown(p[k]))]), 'params: all the same'),
+            table(['PARAM', ...list.map((x) => x.id)], differing.map((k) => [k, ...params.map((p) => shown(p.get(k)))]), 'params: all the same'),
             '',
             table(['METRIC', ...list.map((x) => x.id)], metricKeys.map((k) => [k, ...list.map((x) => (x.metrics[k] === undefined ? '-' : x.metrics[k].toFixed(4)))])),
           ].join('\n'),
