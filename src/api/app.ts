@@ -1,10 +1,12 @@
 /**
- * The Fastify application of the AI Mass HTTP API: one plugin per capability (models, runs) under /api/v1, the
- * error handling every route shares, the OpenAPI document generated from the route schemas (served at
- * /docs/json, browsable at /docs), and GET /healthz.
+ * The Fastify application of the AI Mass HTTP API: one plugin per capability (models, runs) under /api/v1 and,
+ * given a model cache, inference as Open Inference Protocol v2 under /v2; the error handling every route shares,
+ * the OpenAPI document generated from the route schemas (served at /docs/json, browsable at /docs), and
+ * GET /healthz.
  *
- * The app owns no resources: the registry is opened and closed by whoever builds the app (`aimass serve`,
- * tests). `buildApp` is synchronous; plugins load on `ready()`, `listen()` or the first `inject()`.
+ * The app owns no resources: the registry, and the model cache /v2 serves inference from when given, are opened
+ * and closed by whoever builds the app (`aimass serve`, tests). `buildApp` is synchronous; plugins load on
+ * `ready()`, `listen()` or the first `inject()`.
  */
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
@@ -12,7 +14,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../core/index.js';
 import type { Registry } from '../registry/index.js';
+import type { ModelCache } from '../serve/index.js';
 import { installErrorHandling } from './error-handler.js';
+import { inferenceRoutes } from './inference-routes.js';
 import { modelsRoutes } from './models-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { ERROR_RESPONSES } from './schemas.js';
@@ -25,6 +29,8 @@ export interface AppOptions {
   maxUploadBytes?: number;
   /** Files up to this size are verified in memory before sending, larger ones through a temporary copy (default 16 MiB). */
   bufferFilesUpTo?: number;
+  /** Serves model inference under /v2 (Open Inference Protocol) from this cache; no /v2 routes when omitted. */
+  modelCache?: ModelCache;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -60,6 +66,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
         { name: 'models', description: 'registered models, versions, files and aliases' },
         { name: 'runs', description: 'tracked training runs' },
         { name: 'system', description: 'health' },
+        ...(o.modelCache ? [{ name: 'inference', description: 'Open Inference Protocol v2 (KServe): health, model metadata and inference; errors are {"error":"message"}' }] : []),
       ],
     },
     transformObject: (d) => optionalBodies('openapiObject' in d ? d.openapiObject : d.swaggerObject),
@@ -83,6 +90,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
 
   void app.register(modelsRoutes, { prefix: API_PREFIX, registry: o.registry, maxUploadBytes: o.maxUploadBytes, bufferFilesUpTo: o.bufferFilesUpTo });
   void app.register(runsRoutes, { prefix: API_PREFIX, registry: o.registry });
+  if (o.modelCache) void app.register(inferenceRoutes, { registry: o.registry, modelCache: o.modelCache, serverVersion: packageVersion() });
   return app;
 }
 

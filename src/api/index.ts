@@ -6,5 +6,6 @@
  */
 export { API_PREFIX, buildApp, type AppOptions } from './app.js';
 export { toApiError } from './error-handler.js';
+export { DEFAULT_INFER_TIMEOUT_MS, TIMEOUT_HEADER, inferenceRoutes, type InferenceRoutesOptions } from './inference-routes.js';
 export { DEFAULT_MAX_UPLOAD_BYTES, actingRegistry, modelsRoutes, type ModelsRoutesOptions } from './models-routes.js';
 export { compareRunsResponse, runsRoutes, type RunsRoutesOptions } from './runs-routes.js';

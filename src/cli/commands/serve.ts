@@ -2,12 +2,14 @@
  * `aimass serve`: the HTTP API (registry and runs under /api/v1, OpenAPI at /docs) over the configured stores —
  * the embedded default is SQLite and file:// under AIMASS_HOME — optionally backing the registry up on a
  * schedule. Runs until SIGINT or SIGTERM, then stops taking requests, lets the ones in flight finish, waits for a
- * running backup and closes the stores. (Model inference is served by a later addition.)
+ * running backup, unloads the served models and closes the stores. Models are served for inference under /v2
+ * (Open Inference Protocol v2), each loaded from the registry on its first request.
  */
 import type { Command } from 'commander';
 import { buildApp } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
 import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
+import { ModelCache } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
 
@@ -40,6 +42,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const registry = await openRegistry(config, context.env);
       let target: ArtifactStore | undefined;
       let scheduler: BackupScheduler | undefined;
+      const modelCache = new ModelCache(registry);
       try {
         if (backup) {
           const uri = backup.to ?? defaultBackupUri(config);
@@ -54,14 +57,14 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           );
           scheduler.start();
         }
-        const app = buildApp({ registry, logger });
+        const app = buildApp({ registry, logger, modelCache });
         const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
           await app.close();
           if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
           if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
           throw e;
         });
-        context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs)${backup ? `; backing up every ${o.backupEvery}` : ''}; Ctrl-C stops\n`);
+        context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2)${backup ? `; backing up every ${o.backupEvery}` : ''}; Ctrl-C stops\n`);
         const signal = await nextSignal(() => {
           context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
           process.exit(1);
@@ -70,6 +73,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         await app.close();
       } finally {
         await scheduler?.stop();
+        await modelCache.close();
         await target?.close();
         await registry.close();
       }
