@@ -48,7 +48,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const nodeArgs = ['--import', 'tsx', '--test', '--test-concurrency=2', ...runnerFlags, ...files];
+// A test that hangs fails after 5 minutes instead of holding CI until its own limit.
+const timeout = runnerFlags.some((f) => f.startsWith('--test-timeout')) ? [] : ['--test-timeout=300000'];
+const nodeArgs = ['--import', 'tsx', '--test', '--test-concurrency=2', ...timeout, ...runnerFlags, ...files];
 const child = spawn(process.execPath, nodeArgs, { cwd: root, stdio: 'inherit' });
 
 // Pass Ctrl-C and CI cancellation on so the runner can close its children.

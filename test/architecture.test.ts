@@ -21,7 +21,7 @@ const DEPENDENCIES: DependencyTable = {
   storage: ['core'],
   dispatch: ['core', 'storage'],
   cluster: ['core', 'storage'],
-  serve: ['engine', 'registry', 'features', 'core'],
+  serve: ['engine', 'registry', 'data', 'features', 'core'],
   gateway: ['serve', 'cluster', 'core'],
   api: '*',
   cli: '*',

@@ -57,10 +57,20 @@ test('an unexpected failure is a 500 INTERNAL naming the request, with no messag
   }
 });
 
-test('a body of a media type no route takes is refused with UNSUPPORTED', async () => {
+test('a body of a media type no route takes is refused with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
   const res = await fx.app.inject({ method: 'PUT', url: '/api/v1/models/m/aliases/prod', headers: { 'content-type': 'text/xml' }, payload: '<version>1</version>' });
-  assert.equal(res.statusCode, 400, res.body);
-  assert.equal(res.json().error.code, 'UNSUPPORTED');
+  assert.equal(res.statusCode, 415, res.body);
+  assert.equal(res.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('a JSON body over the route\'s limit is refused with 413 PAYLOAD_TOO_LARGE naming the limit', async () => {
+  // Fastify's default body limit (1 MiB) holds for the JSON routes
+  const payload = JSON.stringify({ version: 1, note: 'x'.repeat(1024 * 1024) });
+  const res = await fx.app.inject({ method: 'PUT', url: '/api/v1/models/m/aliases/prod', headers: { 'content-type': 'application/json' }, payload });
+  assert.equal(res.statusCode, 413, res.body);
+  const e = res.json().error;
+  assert.equal(e.code, 'PAYLOAD_TOO_LARGE');
+  assert.match(e.message, /limit of 1048576 bytes/);
 });
 
 test('the OpenAPI document lists every route with its parameters, and /docs serves the browser UI', async () => {
@@ -88,6 +98,7 @@ test('the OpenAPI document lists every route with its parameters, and /docs serv
     'GET /api/v1/runs/compare',
     'GET /api/v1/runs/{id}',
     'GET /healthz',
+    'GET /metrics',
     'POST /api/v1/models/{name}/rollback',
     'POST /api/v1/models/{name}/versions',
     'PUT /api/v1/models/{name}/aliases/{alias}',
@@ -142,11 +153,11 @@ test('over a real socket: list, upload, download with checksum, errors, and an o
       for (let i = 0; i < big.length; i += 16384) yield big.subarray(i, i + 16384);
     })()),
   });
-  assert.equal(refused.statusCode, 400);
+  assert.equal(refused.statusCode, 413);
   assert.match(((await refused.body.json()) as { error: { message: string } }).error.message, /limit of 4096 bytes/);
   // with a content-length the upload is refused before a byte is read
   const declared = await request(`${base}/api/v1/models/socket/versions`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: big });
-  assert.equal(declared.statusCode, 400);
+  assert.equal(declared.statusCode, 413);
   assert.match(((await declared.body.json()) as { error: { message: string } }).error.message, /is 1048576 bytes, over the limit of 4096 bytes/);
   await app.close();
 });

@@ -1,8 +1,9 @@
 /**
  * The Fastify application of the AI Mass HTTP API: one plugin per capability (models, runs) under /api/v1 and,
  * given a model cache, inference as Open Inference Protocol v2 under /v2; the error handling every route shares,
- * the OpenAPI document generated from the route schemas (served at /docs/json, browsable at /docs), and
- * GET /healthz.
+ * the OpenAPI document generated from the route schemas (served at /docs/json, browsable at /docs),
+ * GET /healthz, and Prometheus metrics at GET /metrics (always: errors and process metrics; with a model cache,
+ * inference and model metrics too).
  *
  * The app owns no resources: the registry, and the model cache /v2 serves inference from when given, are opened
  * and closed by whoever builds the app (`aimass serve`, tests). `buildApp` is synchronous; plugins load on
@@ -17,7 +18,9 @@ import type { Registry } from '../registry/index.js';
 import type { ModelCache } from '../serve/index.js';
 import { installErrorHandling } from './error-handler.js';
 import { inferenceRoutes } from './inference-routes.js';
+import { installMetrics } from './metrics.js';
 import { modelsRoutes } from './models-routes.js';
+import { predictRoutes } from './predict-routes.js';
 import { runsRoutes } from './runs-routes.js';
 import { ERROR_RESPONSES } from './schemas.js';
 
@@ -31,6 +34,10 @@ export interface AppOptions {
   bufferFilesUpTo?: number;
   /** Serves model inference under /v2 (Open Inference Protocol) from this cache; no /v2 routes when omitted. */
   modelCache?: ModelCache;
+  /** Largest inference request body, in bytes (default 64 MiB); past it a request is refused with 413. */
+  maxRequestBytes?: number;
+  /** Adds prom-client's Node.js process metrics to /metrics (default true). */
+  processMetrics?: boolean;
 }
 
 export const API_PREFIX = '/api/v1';
@@ -72,6 +79,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
     transformObject: (d) => optionalBodies('openapiObject' in d ? d.openapiObject : d.swaggerObject),
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
+  // after @fastify/swagger, so that the document lists GET /metrics; its hooks still see every route
+  installMetrics(app, { modelCache: o.modelCache, processMetrics: o.processMetrics });
 
   // inside a plugin, so that it is added after @fastify/swagger has loaded and the document lists it
   void app.register(async (scope) => {
@@ -90,7 +99,8 @@ export function buildApp(o: AppOptions): FastifyInstance {
 
   void app.register(modelsRoutes, { prefix: API_PREFIX, registry: o.registry, maxUploadBytes: o.maxUploadBytes, bufferFilesUpTo: o.bufferFilesUpTo });
   void app.register(runsRoutes, { prefix: API_PREFIX, registry: o.registry });
-  if (o.modelCache) void app.register(inferenceRoutes, { registry: o.registry, modelCache: o.modelCache, serverVersion: packageVersion() });
+  if (o.modelCache) void app.register(predictRoutes, { prefix: API_PREFIX, modelCache: o.modelCache, maxRequestBytes: o.maxRequestBytes });
+  if (o.modelCache) void app.register(inferenceRoutes, { registry: o.registry, modelCache: o.modelCache, serverVersion: packageVersion(), maxRequestBytes: o.maxRequestBytes });
   return app;
 }
 

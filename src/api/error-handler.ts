@@ -5,8 +5,9 @@
  * - AimassError: as it is.
  * - Fastify validation failures: 400 INVALID_ARGUMENT, one line per problem in `details.problems`
  *   ("body.version: must be integer"), so a client fixes all of them in one go.
- * - Other client errors Fastify raises (malformed JSON, unsupported media type, …): INVALID_ARGUMENT or
- *   UNSUPPORTED with Fastify's message.
+ * - A body over the route's byte limit: 413 PAYLOAD_TOO_LARGE naming the limit; a body of a media type no
+ *   parser takes: 415 UNSUPPORTED_MEDIA_TYPE.
+ * - Other client errors Fastify raises (malformed JSON, …): INVALID_ARGUMENT with Fastify's message.
  * - Anything else: 500 INTERNAL with a generic message and the request id; the error and its stack go to the
  *   server log only.
  */
@@ -44,15 +45,30 @@ function sendError(reply: FastifyReply, e: AimassError): void {
   void reply.code(e.status).type('application/json; charset=utf-8').send(e.toJSON());
 }
 
+/** What toApiError reads of a request: its id, and where there are, its headers and the route's body limit. */
+export type ErrorContext = Pick<FastifyRequest, 'id'> & { headers?: FastifyRequest['headers']; routeOptions?: { bodyLimit?: number } };
+
 /** The catalog error to answer `error` with. */
-export function toApiError(error: unknown, request: Pick<FastifyRequest, 'id'>): AimassError {
+export function toApiError(error: unknown, request: ErrorContext): AimassError {
   if (isAimassError(error)) return error;
   const fe = error as Partial<FastifyError> & { validation?: ValidationIssue[] };
   if (Array.isArray(fe.validation)) return validationError(fe.validation, fe.validationContext ?? 'request');
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status === 404) return new AimassError('NOT_FOUND', String(fe.message));
+  if (status === 413 || fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = request.routeOptions?.bodyLimit;
+    return new AimassError('PAYLOAD_TOO_LARGE', `the request body is over this route's limit${limit === undefined ? '' : ` of ${limit} bytes`}; send less per request`, {
+      fastifyCode: fe.code,
+      ...(limit === undefined ? {} : { limit }),
+    });
+  }
   if (status === 415) {
-    return new AimassError('UNSUPPORTED', `${fe.message}; send application/json, or application/octet-stream where a route takes a file`, { fastifyCode: fe.code });
+    const type = request.headers?.['content-type'];
+    return new AimassError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${type === undefined ? 'a body without a media type' : `the media type "${type}"`} is not one this route takes; send application/json, or application/octet-stream where a route takes a file or binary tensor data`,
+      { fastifyCode: fe.code, contentType: type ?? null },
+    );
   }
   if (status >= 400 && status < 500) return new AimassError('INVALID_ARGUMENT', String(fe.message), { fastifyCode: fe.code });
   return new AimassError('INTERNAL', `internal error while serving request ${request.id}; the server log has the details`, { requestId: request.id });

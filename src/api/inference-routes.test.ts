@@ -9,7 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import * as ort from 'onnxruntime-node';
 import { request } from 'undici';
 import { ModelCache } from '../serve/index.js';
-import { type ApiFixture, mlpOnnx, openApiFixture } from './fixtures/api-fixture.js';
+import { type ApiFixture, mlpOnnx, openApiFixture, oipError } from './fixtures/api-fixture.js';
 
 const root = mkdtempSync(join(tmpdir(), 'aimass-api-infer-'));
 
@@ -38,16 +38,6 @@ const inferBody = (o: { name?: string; datatype?: string; shape?: number[]; data
   inputs: [{ name: o.name ?? 'features', shape: o.shape ?? [2, 4], datatype: o.datatype ?? 'FP32', data: o.data ?? rows }],
 });
 
-/** The OIP error message of a failed response, after checking its status and body shape. */
-function oipError(res: LightMyRequestResponse, status: number): string {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/json/);
-  const body = res.json();
-  assert.deepEqual(Object.keys(body), ['error'], res.body);
-  assert.equal(typeof body.error, 'string');
-  return body.error;
-}
-
 /** Probabilities of `rows` from the same ONNX bytes, run in-process by onnxruntime-node. */
 async function reference(seed: number): Promise<number[]> {
   const session = await ort.InferenceSession.create(mlpOnnx({ seed }));
@@ -69,7 +59,7 @@ test('server metadata and health', async () => {
   assert.equal(meta.statusCode, 200, meta.body);
   assert.equal(meta.json().name, 'aimass');
   assert.equal(typeof meta.json().version, 'string');
-  assert.deepEqual(meta.json().extensions, []);
+  assert.deepEqual(meta.json().extensions, ['binary_tensor_data']);
   assert.equal((await app.inject({ method: 'GET', url: '/v2/health/live' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/v2/health/ready' })).statusCode, 200);
   const docs = await app.inject({ method: 'GET', url: '/docs/json' });
@@ -98,7 +88,7 @@ test('model metadata comes from the signature of the resolved version', async ()
 
 test('a model is not ready before its first request, runs it like onnxruntime in-process, and is ready after', async () => {
   const notReady = await app.inject({ method: 'GET', url: '/v2/models/iris/ready' });
-  assert.equal(notReady.statusCode, 503, notReady.body);
+  assert.equal(notReady.statusCode, 400, notReady.body);
   assert.deepEqual(notReady.json(), { name: 'iris', ready: false });
 
   const res = await app.inject({ method: 'POST', url: '/v2/models/iris/infer', payload: inferBody() });
@@ -116,7 +106,7 @@ test('a model is not ready before its first request, runs it like onnxruntime in
   assert.equal(ready.statusCode, 200, ready.body);
   assert.deepEqual(ready.json(), { name: 'iris', ready: true });
   assert.equal((await app.inject({ method: 'GET', url: '/v2/models/iris/versions/2/ready' })).statusCode, 200);
-  assert.equal((await app.inject({ method: 'GET', url: '/v2/models/iris/versions/1/ready' })).statusCode, 503);
+  assert.equal((await app.inject({ method: 'GET', url: '/v2/models/iris/versions/1/ready' })).statusCode, 400);
 });
 
 test('the versions route runs that version; flat data and requested outputs are accepted', async () => {
@@ -139,6 +129,8 @@ test('unknown models and versions are 404 with the OIP error body', async () => 
   assert.match(oipError(await app.inject({ method: 'POST', url: '/v2/models/nope/infer', payload: inferBody() }), 404), /nope/);
   assert.match(oipError(await app.inject({ method: 'POST', url: '/v2/models/iris/versions/9/infer', payload: inferBody() }), 404), /version 9/);
   oipError(await app.inject({ method: 'GET', url: '/v2/models/nope' }), 404);
+  assert.match(oipError(await app.inject({ method: 'GET', url: '/v2/models/nope/ready' }), 404), /nope/);
+  assert.match(oipError(await app.inject({ method: 'GET', url: '/v2/models/iris/versions/9/ready' }), 404), /version 9/);
 });
 
 test('bad inputs are 400 naming the input', async () => {

@@ -204,13 +204,13 @@ test('uploads that cannot be registered are refused and leave no files and no mo
   assert.ok(!notOnnx.message.includes(scratch), 'the server\'s temporary path is not shown');
 
   assert.match(failure(await post({ type: 'application/octet-stream', payload: Buffer.alloc(0) }), 400, 'INVALID_ARGUMENT').message, /body is empty/);
-  assert.match(failure(await post({ type: 'application/json', payload: '{"path":"/etc/passwd"}' }), 400, 'UNSUPPORTED').message, /application\/octet-stream/);
-  assert.match(failure(await post({}), 400, 'UNSUPPORTED').message, /takes the file itself as the body/);
+  assert.match(failure(await post({ type: 'application/json', payload: '{"path":"/etc/passwd"}' }), 415, 'UNSUPPORTED_MEDIA_TYPE').message, /application\/octet-stream/);
+  assert.match(failure(await post({}), 415, 'UNSUPPORTED_MEDIA_TYPE').message, /takes the file itself as the body/);
 
   const small = await fx.appWith({ maxUploadBytes: 500 });
   const big = Buffer.from(mlpOnnx({ seed: 1 }));
   assert.ok(big.length > 500);
-  const tooBig = failure(await post({ target: small, type: 'application/octet-stream', payload: big }), 400, 'INVALID_ARGUMENT');
+  const tooBig = failure(await post({ target: small, type: 'application/octet-stream', payload: big }), 413, 'PAYLOAD_TOO_LARGE');
   assert.match(tooBig.message, /over the limit of 500 bytes/);
 
   // refused by validation after the body was spooled: the spooled file goes too
@@ -218,7 +218,7 @@ test('uploads that cannot be registered are refused and leave no files and no mo
   assert.deepEqual(problems(await post({ url: '/api/v1/models/rejected/versions?filename=../x.onnx', type: 'application/octet-stream', payload: big })).length, 1);
 
   // a file body on a route that takes JSON is refused before it is read
-  assert.match(failure(await app.inject({ method: 'PUT', url: '/api/v1/models/refs/aliases/x', headers: { 'content-type': 'application/octet-stream' }, payload: big }), 400, 'UNSUPPORTED').message, /takes no file/);
+  assert.match(failure(await app.inject({ method: 'PUT', url: '/api/v1/models/refs/aliases/x', headers: { 'content-type': 'application/octet-stream' }, payload: big }), 415, 'UNSUPPORTED_MEDIA_TYPE').message, /takes no file/);
 
   failure(await app.inject({ method: 'GET', url: '/api/v1/models/rejected' }), 404, 'NOT_FOUND');
   assert.deepEqual(await settledLeftovers(), []);

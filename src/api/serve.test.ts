@@ -13,7 +13,7 @@ const tempDir = useTempDirs('api-serve');
 test('aimass serve logs its URL, answers over HTTP, and exits 0 on SIGTERM', async () => {
   const home = await tempDir();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
-  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--max-request-bytes', '2KiB'], {
     env: { ...env, AIMASS_HOME: home, AIMASS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,6 +36,13 @@ test('aimass serve logs its URL, answers over HTTP, and exits 0 on SIGTERM', asy
     assert.deepEqual(await health.body.json(), { status: 'ok' });
     const models = await request(`${url}/api/v1/models`);
     assert.deepEqual(await models.body.json(), { models: [] });
+    const metrics = await request(`${url}/metrics`);
+    assert.equal(metrics.statusCode, 200);
+    assert.match(await metrics.body.text(), /^# TYPE aimass_inference_requests_total counter$/m);
+    const big = JSON.stringify({ inputs: [{ name: 'x', shape: [1000], datatype: 'FP32', data: Array(1000).fill(0.5) }] });
+    const tooLarge = await request(`${url}/v2/models/any/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    assert.equal(tooLarge.statusCode, 413);
+    assert.match(((await tooLarge.body.json()) as { error: string }).error, /limit of 2048 bytes/);
 
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
@@ -56,4 +63,26 @@ test('aimass serve refuses backup options without --backup-every', async () => {
   const [code] = await once(child, 'exit');
   assert.equal(code, 1);
   assert.match(stderr, /--backup-keep needs --backup-every/);
+});
+
+test('aimass serve refuses a --max-request-bytes that is not a size', async () => {
+  const home = await tempDir();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--max-request-bytes', 'lots'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.match(stderr, /--max-request-bytes must be a size in bytes, e\.g\. 1000000, 512KiB or 16MiB, got "lots"/);
+});
+
+test('aimass serve refuses batching and worker options that are not whole numbers in range', async () => {
+  const home = await tempDir();
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--max-batch-size', '0'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.match(stderr, /--max-batch-size must be a whole number ≥ 1, got "0"/);
 });

@@ -32,7 +32,7 @@ export function acceptUploads(app: FastifyInstance, o: { maxBytes: number; fileN
   app.addContentTypeParser(UPLOAD_MEDIA_TYPE, async (request: FastifyRequest, payload: Readable) => {
     if (!request.routeOptions.config.upload) {
       payload.resume();
-      throw new AimassError('UNSUPPORTED', `${request.method} ${request.routeOptions.url} takes no file; send application/json`);
+      throw new AimassError('UNSUPPORTED_MEDIA_TYPE', `${request.method} ${request.routeOptions.url} takes no file; send application/json`);
     }
     const declared = Number(request.headers['content-length']);
     if (declared > o.maxBytes) {
@@ -64,7 +64,7 @@ export function acceptUploads(app: FastifyInstance, o: { maxBytes: number; fileN
 export function uploadedFile(request: FastifyRequest): string {
   const file = uploads.get(request)?.file;
   if (file === undefined) {
-    throw new AimassError('UNSUPPORTED', `${request.method} ${request.routeOptions.url} takes the file itself as the body, sent as ${UPLOAD_MEDIA_TYPE}`, {
+    throw new AimassError('UNSUPPORTED_MEDIA_TYPE', `${request.method} ${request.routeOptions.url} takes the file itself as the body, sent as ${UPLOAD_MEDIA_TYPE}`, {
       contentType: request.headers['content-type'] ?? null,
     });
   }
@@ -81,7 +81,7 @@ export async function discardUpload(request: FastifyRequest): Promise<void> {
 
 function tooLarge(maxBytes: number, size?: number): AimassError {
   return new AimassError(
-    'INVALID_ARGUMENT',
+    'PAYLOAD_TOO_LARGE',
     `the upload is ${size === undefined ? 'larger than' : `${size} bytes, over`} the limit of ${maxBytes} bytes; the server's limit is set where it builds the API (maxUploadBytes)`,
     { maxBytes, ...(size === undefined ? {} : { size }) },
   );
@@ -90,7 +90,7 @@ function tooLarge(maxBytes: number, size?: number): AimassError {
 /**
  * Writes `payload` to `file`, counting bytes. Past the limit it stops writing and lets the rest of the body
  * drain instead of destroying the request: destroying it would reset the connection before the client could
- * read the 400 (Fastify closes the connection after replying to a failed parse).
+ * read the 413 (Fastify closes the connection after replying to a failed parse).
  */
 function spool(payload: Readable, file: string, maxBytes: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ import { registerInfoCommand } from './commands/info.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
@@ -60,6 +61,7 @@ export function buildProgram(context: CliContext = createContext()): Command {
   registerRunsCommand(program, context);
   registerBackupCommands(program, context);
   registerServeCommand(program, context);
+  registerPredictCommand(program, context);
 
   return program;
 }

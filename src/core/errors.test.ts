@@ -11,6 +11,8 @@ test('each code maps to its HTTP status', () => {
     NOT_FOUND: 404,
     ALREADY_EXISTS: 409,
     CONFLICT: 409,
+    PAYLOAD_TOO_LARGE: 413,
+    UNSUPPORTED_MEDIA_TYPE: 415,
     TRAINING_DIVERGED: 422,
     UNSUPPORTED: 400,
     UNKNOWN_SCHEME: 400,

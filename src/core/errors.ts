@@ -21,6 +21,10 @@ export const ERROR_CATALOG = {
   NOT_FOUND: { status: 404, title: 'Not found' },
   ALREADY_EXISTS: { status: 409, title: 'Already exists' },
   CONFLICT: { status: 409, title: 'Conflict' },
+  /** A request body over the route's byte limit. */
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  /** A request body of a media type the route does not take. */
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   TRAINING_DIVERGED: { status: 422, title: 'Training diverged' },
   RESOURCE_EXHAUSTED: { status: 429, title: 'Resource exhausted' },
   CANCELLED: { status: 499, title: 'Cancelled' },

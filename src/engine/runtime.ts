@@ -34,7 +34,12 @@ export async function createSession(bytes: Uint8Array, o: SessionOptions = {}): 
   }
 }
 
-export function tensor(dtype: 'float32' | 'int64', data: HostArray, shape: number[]): ort.Tensor {
+/** Element types ONNX Runtime takes from the host (all but float16), each with its array type below. */
+export type RuntimeTensorType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
+/** bool is one byte per element (0 or 1) in a Uint8Array; string is a plain array. */
+export type RuntimeTensorData = HostArray | Float64Array | Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | string[];
+
+export function tensor(dtype: RuntimeTensorType, data: RuntimeTensorData, shape: number[]): ort.Tensor {
   if (data.length !== numel(shape)) throw new AimassError('INVALID_ARGUMENT', `tensor data has ${data.length} values, shape [${shape}] needs ${numel(shape)}`);
   return new ort.Tensor(dtype, data, shape);
 }

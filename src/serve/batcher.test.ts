@@ -65,14 +65,21 @@ test('requests of several samples are split back by their own batch size', async
   });
 });
 
-test('a lone request runs once the queue delay has passed', async () => {
-  const model = fakeModel();
-  const batcher = new Batcher(model.run, { maxBatchSize: 16, maxQueueDelayUs: 20_000, maxQueue: 64 });
+test('with no batch running a request runs at once; while one runs, new requests wait up to the queue delay for company', async () => {
+  const gate = deferred();
+  const model = fakeModel({ gate: gate.promise });
+  const batcher = new Batcher(model.run, { maxBatchSize: 16, maxQueueDelayUs: 20_000, maxQueue: 64, maxInFlightBatches: 2 });
+  const first = batcher.submit(request(7));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(model.sizes, [1], 'an idle batcher should not wait for company');
   const start = performance.now();
-  const r = await batcher.submit(request(7));
-  assert.ok(performance.now() - start >= 15, 'the request should wait for company first');
-  assert.deepEqual(model.sizes, [1]);
-  assert.equal(r.id.data[0], 7n);
+  const later = [batcher.submit(request(8)), batcher.submit(request(9))];
+  while (model.sizes.length < 2) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(performance.now() - start >= 15, 'with a batch running, new requests should wait for company first');
+  assert.deepEqual(model.sizes, [1, 2]);
+  gate.resolve();
+  const done = await Promise.all([first, ...later]);
+  assert.deepEqual(done.map((r) => Number(r.id.data[0])), [7, 8, 9]);
 });
 
 test('requests with different sample shapes are not merged', async () => {
@@ -128,4 +135,69 @@ test('a failing batch fails each of its requests; close runs what is queued and 
 test('a request without a batch dimension is refused', async () => {
   const batcher = new Batcher(fakeModel().run, { maxBatchSize: 4, maxQueueDelayUs: 0, maxQueue: 8 });
   await assert.rejects(batcher.submit({ x: { type: 'float32', data: new Float32Array(1), dims: [] } }), code('SHAPE_MISMATCH'));
+});
+
+test('onBatch is told the samples of every batch it runs', async () => {
+  const model = fakeModel();
+  const told: number[] = [];
+  const batcher = new Batcher(model.run, { maxBatchSize: 8, maxQueueDelayUs: 2000, maxQueue: 64, onBatch: (n) => told.push(n) });
+  await Promise.all([3, 1, 4].map((n, i) => batcher.submit(request(i, n))));
+  await batcher.submit(request(9, 2));
+  assert.deepEqual(told, model.sizes);
+  assert.deepEqual(told, [8, 2]);
+});
+
+test('bool, string, int32 and float64 requests batch and split back like numbers', async () => {
+  const echo: RunBatch = async (feeds) => {
+    const flag = feeds.flag.data as Uint8Array;
+    return { not_flag: { type: 'bool', data: flag.map((b) => 1 - b), dims: feeds.flag.dims }, text: feeds.text, count: feeds.count, score: feeds.score };
+  };
+  const sizes: number[] = [];
+  const batcher = new Batcher(echo, { maxBatchSize: 8, maxQueueDelayUs: 2000, maxQueue: 64, onBatch: (n) => sizes.push(n) });
+  const typed = (i: number, n: number): HostTensors => ({
+    flag: { type: 'bool', data: Uint8Array.from({ length: n }, (_, j) => (i + j) % 2), dims: [n] },
+    text: { type: 'string', data: Array.from({ length: n }, (_, j) => `r${i}s${j}`), dims: [n] },
+    count: { type: 'int32', data: Int32Array.from({ length: n }, () => -i), dims: [n] },
+    score: { type: 'float64', data: Float64Array.from({ length: n * 2 }, (_, j) => i + j / 3), dims: [n, 2] },
+  });
+  const results = await Promise.all([2, 1, 3].map((n, i) => batcher.submit(typed(i, n))));
+  assert.deepEqual(sizes, [6]);
+  results.forEach((r, i) => {
+    const sent = typed(i, [2, 1, 3][i]);
+    assert.deepEqual([...r.not_flag.data], [...(sent.flag.data as Uint8Array)].map((b) => 1 - b));
+    assert.deepEqual(r.text.data, sent.text.data);
+    assert.deepEqual(r.count.data, sent.count.data);
+    assert.deepEqual(r.score.data, sent.score.data);
+    assert.deepEqual(r.score.dims, sent.score.dims);
+  });
+});
+
+test('when a merged batch fails on one request, each runs alone: only the bad one fails; a worker loss fails them all', async () => {
+  const sizes: number[] = [];
+  const model = fakeModel();
+  // a model that cannot run any batch holding id 13
+  const picky: RunBatch = async (feeds) => {
+    sizes.push(feeds.x.dims[0]);
+    if (Array.from(feeds.id.data as BigInt64Array).includes(13n)) throw new AimassError('INVALID_ARGUMENT', 'id 13 is out of range');
+    return model.run(feeds);
+  };
+  const batcher = new Batcher(picky, { maxBatchSize: 8, maxQueueDelayUs: 1_000_000, maxQueue: 8 });
+  const all = await Promise.allSettled([12, 13, 14].map((id) => batcher.submit(request(id))));
+  await batcher.close();
+  assert.deepEqual(sizes, [3, 1, 1, 1], 'one merged batch, then each request alone');
+  assert.equal(all[0].status === 'fulfilled' && all[0].value.id.data[0], 12n);
+  assert.ok(all[1].status === 'rejected' && (all[1].reason as AimassError).code === 'INVALID_ARGUMENT');
+  assert.equal(all[2].status === 'fulfilled' && all[2].value.id.data[0], 14n);
+
+  let runs = 0;
+  const gone = new Batcher(
+    async () => {
+      runs++;
+      throw new AimassError('UNAVAILABLE', 'the worker exited');
+    },
+    { maxBatchSize: 8, maxQueueDelayUs: 1_000_000, maxQueue: 8 },
+  );
+  const lost = await Promise.allSettled([gone.submit(request(1)), gone.submit(request(2)), gone.close()]);
+  assert.equal(runs, 1, 'an unavailable worker is not retried request by request');
+  assert.ok(lost.slice(0, 2).every((r) => r.status === 'rejected' && (r.reason as AimassError).code === 'UNAVAILABLE'));
 });

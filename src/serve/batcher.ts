@@ -1,6 +1,8 @@
 // Dynamic batching for one model: requests (each with its own batch dim, usually 1) wait in a bounded queue
 // and are merged into one batch of up to maxBatchSize samples, or whatever is queued once the oldest request
 // has waited maxQueueDelayUs; the batch runs through `runBatch` and its outputs are split back per request.
+// When no batch is running, waiting would only leave the workers idle: what is queued runs at the end of the
+// current event-loop turn instead (requests that arrived together still share a batch).
 // Runtime-free: it knows nothing of ONNX Runtime or threads, only a `(feeds) => Promise<outputs>` function.
 import { AimassError } from '../core/index.js';
 import { type HostTensors, batchSizeOf, concatBatch, sameSampleShape, splitBatch } from './tensors.js';
@@ -10,12 +12,17 @@ export type RunBatch = (feeds: HostTensors) => Promise<HostTensors>;
 export interface BatcherOptions {
   /** Most samples merged into one batch. */
   maxBatchSize: number;
-  /** Longest the oldest queued request waits for company before its batch runs anyway (microseconds). */
+  /**
+   * Longest the oldest queued request waits for company, while another batch runs, before its batch runs
+   * anyway (microseconds). With no batch running, requests do not wait.
+   */
   maxQueueDelayUs: number;
   /** Most samples waiting; beyond it new requests fail at once with RESOURCE_EXHAUSTED. */
   maxQueue: number;
   /** Batches running at once (match the workers behind runBatch; default 1). */
   maxInFlightBatches?: number;
+  /** Told the number of samples of each batch as it goes to runBatch (for metrics; must not throw). */
+  onBatch?: (samples: number) => void;
 }
 
 export interface SubmitOptions {
@@ -37,6 +44,7 @@ export class Batcher {
   private queuedSamples = 0;
   private inFlightBatches = 0;
   private timer?: NodeJS.Timeout;
+  private idleFlush?: NodeJS.Immediate;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
   private readonly maxInFlight: number;
@@ -107,12 +115,20 @@ export class Batcher {
     while (this.queue.length > 0 && this.inFlightBatches < this.maxInFlight) {
       const waitedUs = (performance.now() - this.queue[0].enqueuedAt) * 1000;
       if (!this.closing && this.queuedSamples < this.o.maxBatchSize && waitedUs < this.o.maxQueueDelayUs) {
-        this.timer = setTimeout(() => this.pump(), (this.o.maxQueueDelayUs - waitedUs) / 1000);
+        // Nothing running: no wait (a timer would add a millisecond or more), only the end of this turn.
+        if (this.inFlightBatches === 0) this.idleFlush ??= setImmediate(() => this.flushIdle());
+        else this.timer = setTimeout(() => this.pump(), (this.o.maxQueueDelayUs - waitedUs) / 1000);
         return;
       }
       this.dispatch(this.take());
     }
     this.checkIdle();
+  }
+
+  private flushIdle(): void {
+    this.idleFlush = undefined;
+    if (this.queue.length > 0 && this.inFlightBatches === 0) this.dispatch(this.take());
+    this.pump();
   }
 
   /** The longest run of queued requests from the head that fit one batch and share their sample shapes. */
@@ -133,6 +149,7 @@ export class Batcher {
 
   private dispatch(batch: Queued[]): void {
     this.inFlightBatches++;
+    this.o.onBatch?.(batch.reduce((n, q) => n + q.samples, 0));
     const run = async () => {
       if (batch.length === 1) return [await this.runBatch(batch[0].feeds)];
       const outputs = await this.runBatch(concatBatch(batch.map((q) => q.feeds)));
@@ -141,7 +158,14 @@ export class Batcher {
     run()
       .then(
         (parts) => batch.forEach((q, i) => q.resolve(parts[i])),
-        (e) => batch.forEach((q) => q.reject(e)),
+        async (e) => {
+          // One request's data can fail a merged batch (an index out of range, say): run each alone so that only
+          // that one fails. concatBatch copied the feeds, so each request still holds its own. Failures that are
+          // not about the data (the worker gone, a deadline) fail them all.
+          if (batch.length === 1 || (e instanceof AimassError && (e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT'))) return batch.forEach((q) => q.reject(e));
+          const alone = await Promise.allSettled(batch.map((q) => this.runBatch(q.feeds)));
+          alone.forEach((r, i) => (r.status === 'fulfilled' ? batch[i].resolve(r.value) : batch[i].reject(r.reason)));
+        },
       )
       .finally(() => {
         this.inFlightBatches--;

@@ -76,6 +76,57 @@ test('a bare name follows the production alias when it is set', async () => {
   }
 });
 
+test('when an alias moves, refresh switches the name to the new version and unloads the old one', async () => {
+  const registry = await registryWith(3);
+  await registry.setAlias('m', 'production', 1);
+  await registry.setAlias('m', 'canary', 2);
+  const errors: string[] = [];
+  const cache = new ModelCache(registry, { onRefreshError: (e, route) => errors.push(`${route}: ${String(e)}`) });
+  try {
+    assert.equal((await cache.get('m')).version, 1);
+    assert.equal((await cache.get('m@canary')).version, 2);
+    await cache.refresh(); // nothing moved: nothing changes
+    assert.deepEqual(cache.list().map((m) => m.version).sort(), [1, 2]);
+
+    await registry.setAlias('m', 'production', 3);
+    await cache.refresh();
+    assert.equal((await cache.get('m')).version, 3);
+    assert.ok(cache.isReady('m'));
+    assert.ok(!cache.isReady('m', 1), 'version 1 is unloaded once no route uses it');
+    assert.equal((await cache.get('m@canary')).version, 2, 'the canary route is untouched');
+
+    await registry.setAlias('m', 'canary', 3);
+    await cache.refresh();
+    assert.deepEqual(cache.list().map((m) => m.version), [3], 'both routes share version 3; version 2 is gone');
+    assert.deepEqual(errors, []);
+  } finally {
+    await cache.close();
+    await registry.close();
+  }
+});
+
+test('with refreshIntervalMs, the cache notices an alias move on its own; a version that fails to load keeps the old one serving', async () => {
+  const registry = await registryWith(2);
+  await registry.setAlias('m', 'production', 1);
+  const errors: unknown[] = [];
+  const cache = new ModelCache(registry, { refreshIntervalMs: 20, onRefreshError: (e) => errors.push(e) });
+  try {
+    assert.equal((await cache.get('m')).version, 1);
+    const bad = await registry.register('m', await modelFolder(join(await tempDir(), 'v3'), { seed: 3 }));
+    await flipByte(join(fileURLToPath(registry.artifacts.uri), prefixOf(bad), 'model.onnx'), 100);
+    await registry.setAlias('m', 'production', 3);
+    while (errors.length === 0) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(errors[0] instanceof AimassError && errors[0].code === 'DATA_CORRUPT', String(errors[0]));
+    assert.equal((await cache.get('m')).version, 1, 'the corrupt version never replaced the good one');
+    await registry.setAlias('m', 'production', 2);
+    while ((await cache.get('m')).version !== 2) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(!cache.isReady('m', 1));
+  } finally {
+    await cache.close();
+    await registry.close();
+  }
+});
+
 test('beyond the budget, the least recently used version is unloaded', async () => {
   const registry = await registryWith(3);
   const cache = new ModelCache(registry, { maxModels: 2 });

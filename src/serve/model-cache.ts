@@ -6,6 +6,7 @@
 import { AimassError } from '../core/index.js';
 import type { Registry, VersionRef } from '../registry/index.js';
 import { Batcher, type BatcherOptions, type SubmitOptions } from './batcher.js';
+import { type Prediction, ServingPipeline } from './pipeline.js';
 import { SessionPool } from './session-pool.js';
 import { type HostTensors, dummyFeeds } from './tensors.js';
 
@@ -26,6 +27,34 @@ export interface ModelCacheOptions {
   batching?: Partial<Omit<BatcherOptions, 'maxInFlightBatches'>>;
   /** The alias a bare model name follows when set (default "production"); otherwise the latest version. */
   defaultAlias?: string;
+  /**
+   * How often (ms) to re-resolve the names and aliases requests used, switching to the version they now point at
+   * (an alias moved, a new latest version); 0 (the default) checks only when `refresh()` is called.
+   */
+  refreshIntervalMs?: number;
+  /** Called when a refresh fails (the registry unreachable, the new version does not load); the old one keeps serving. */
+  onRefreshError?: (error: unknown, route: string) => void;
+}
+
+/** What a ModelCache reports as it works, for metrics; attached with `observe`. Callbacks must not throw. */
+export interface ModelCacheObserver {
+  /** A version finished loading and warming up, `seconds` after it began. */
+  onLoad?(name: string, version: number, seconds: number): void;
+  /** A version left the cache (evicted, swapped out, unloaded, or the cache closed). */
+  onUnload?(name: string, version: number): void;
+  /** A batch of `samples` went to a version's workers. */
+  onBatch?(name: string, version: number, samples: number): void;
+}
+
+export interface PredictOptions extends SubmitOptions {
+  /** Classes listed per prediction (default 5). */
+  topK?: number;
+}
+
+export interface PredictResult {
+  model: string;
+  version: number;
+  predictions: Prediction[];
 }
 
 /** One loaded model version: a pool of sessions behind a dynamic batcher. */
@@ -37,6 +66,8 @@ export class ServedModel {
     readonly record: ServedVersion,
     private readonly pool: SessionPool,
     private readonly batcher: Batcher,
+    /** How raw records become inputs and outputs become labels (from pipeline.json, or inferred). */
+    readonly pipeline: ServingPipeline,
   ) {}
 
   get name(): string {
@@ -51,9 +82,21 @@ export class ServedModel {
     return this.currentState;
   }
 
+  /** Samples waiting in this version's batching queue. */
+  get queued(): number {
+    return this.batcher.queued;
+  }
+
   infer(feeds: HostTensors, o?: SubmitOptions): Promise<HostTensors> {
     if (this.currentState !== 'ready') return Promise.reject(new AimassError('UNAVAILABLE', `version ${this.version} of "${this.name}" is being unloaded; retry the request`));
     return this.batcher.submit(feeds, o);
+  }
+
+  /** Raw records (text, images, table rows, arrays) through the pipeline, the model, and back as predictions. */
+  async predict(records: readonly unknown[], o: PredictOptions = {}): Promise<PredictResult> {
+    const feeds = await this.pipeline.prepare(records);
+    const outputs = await this.infer(feeds, o);
+    return { model: this.name, version: this.version, predictions: this.pipeline.predictions(outputs, records.length, o.topK) };
   }
 
   /** Stops taking requests, finishes those queued and running, then ends the workers. */
@@ -91,6 +134,9 @@ export function parseModelRef(text: string): ParsedRef {
 
 const keyOf = (name: string, version: number) => `${name}:${version}`;
 
+/** How long a refresh leaves a version that failed to load before trying it again. */
+const RETRY_FAILED_LOAD_MS = 30_000;
+
 export class ModelCache {
   /** Ready models by name:version, least recently used first. */
   private readonly models = new Map<string, ServedModel>();
@@ -100,6 +146,12 @@ export class ModelCache {
   private readonly closing = new Set<Promise<void>>();
   private readonly maxModels: number;
   private readonly workers: number;
+  private refreshTimer?: NodeJS.Timeout;
+  /** Versions a refresh failed to load, and when it may try again. */
+  private readonly failedLoads = new Map<string, number>();
+  private refreshing?: Promise<void>;
+  private closed = false;
+  private readonly observers = new Set<ModelCacheObserver>();
 
   constructor(
     private readonly registry: Registry,
@@ -108,6 +160,61 @@ export class ModelCache {
     this.maxModels = o.maxModels ?? 4;
     this.workers = o.workers ?? 1;
     if (!Number.isInteger(this.maxModels) || this.maxModels < 1) throw new AimassError('INVALID_ARGUMENT', `maxModels must be a whole number ≥ 1, got ${this.maxModels}`);
+    const every = o.refreshIntervalMs ?? 0;
+    if (!Number.isFinite(every) || every < 0) throw new AimassError('INVALID_ARGUMENT', `refreshIntervalMs must be ≥ 0, got ${every}`);
+    if (every > 0) {
+      this.refreshTimer = setInterval(() => void this.refresh(), every);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** Runs raw records through the model a reference names (see ServedModel.predict). */
+  async predict(ref: string, records: readonly unknown[], o?: PredictOptions): Promise<PredictResult> {
+    const model = await this.get(ref);
+    return model.predict(records, o);
+  }
+
+  /**
+   * Re-resolves every name and alias requests have used (`name`, `name@alias`, `name:latest`); where one now
+   * means another version, loads and warms that version, switches the route to it, and unloads the version it
+   * left if no other route uses it. A version that fails to load leaves the route where it was.
+   */
+  refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    const run = (async () => {
+      await Promise.resolve(); // so that `refreshing` is set before the body can finish
+      try {
+        for (const [route, key] of [...this.routes]) {
+          if (this.closed) return;
+          const parsed = parseModelRef(route);
+          let record: ServedVersion;
+          try {
+            record = await this.resolve(parsed.name, parsed.ref);
+          } catch (e) {
+            this.o.onRefreshError?.(e, route);
+            continue;
+          }
+          const next = keyOf(record.model, record.version);
+          if (next === key || this.routes.get(route) !== key) continue;
+          if ((this.failedLoads.get(next) ?? 0) > Date.now()) continue; // failed lately: not retried on every tick
+          try {
+            await this.loadVersion(record);
+            this.failedLoads.delete(next);
+          } catch (e) {
+            this.failedLoads.set(next, Date.now() + RETRY_FAILED_LOAD_MS);
+            this.o.onRefreshError?.(e, route);
+            continue;
+          }
+          if (this.routes.get(route) !== key) continue; // moved meanwhile by a swap
+          this.routes.set(route, next);
+          if (![...this.routes.values()].includes(key)) await this.unloadKey(key);
+        }
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    this.refreshing = run;
+    return run;
   }
 
   /** The model a reference names, loading and warming it first if needed. */
@@ -140,9 +247,15 @@ export class ModelCache {
     return key !== undefined && this.models.get(key)?.state === 'ready';
   }
 
-  /** Loaded versions, least recently used first. */
-  list(): { name: string; version: number; state: ModelState }[] {
-    return [...this.models.values()].map((m) => ({ name: m.name, version: m.version, state: m.state }));
+  /** Loaded versions, least recently used first, with the samples waiting in each one's queue. */
+  list(): { name: string; version: number; state: ModelState; queued: number }[] {
+    return [...this.models.values()].map((m) => ({ name: m.name, version: m.version, state: m.state, queued: m.queued }));
+  }
+
+  /** Reports loads, unloads and batches to `observer` from now on; returns the function that stops it. */
+  observe(observer: ModelCacheObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /**
@@ -166,6 +279,9 @@ export class ModelCache {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    await this.refreshing;
     await Promise.allSettled([...this.loading.values()]);
     await Promise.all([...this.models.keys()].map((k) => this.unloadKey(k)));
     await Promise.all(this.closing);
@@ -211,8 +327,10 @@ export class ModelCache {
   }
 
   private async start(record: ServedVersion): Promise<ServedModel> {
+    const startedAt = performance.now();
     // readFile checks the sha256: corrupt bytes fail here with DATA_CORRUPT and never reach a session.
     const bytes = await this.registry.readFile(record, 'model.onnx');
+    const pipeline = ServingPipeline.load(await this.pipelineJson(record), record.signature);
     const pool = await SessionPool.create(bytes, { workers: this.workers, intraOpNumThreads: this.o.intraOpNumThreads });
     try {
       // One dummy request per worker, sent together so that the least-busy dispatch gives each worker one.
@@ -228,11 +346,34 @@ export class ModelCache {
       maxQueueDelayUs: b.maxQueueDelayUs ?? 500,
       maxQueue: b.maxQueue ?? 1024,
       maxInFlightBatches: this.workers,
+      onBatch: (samples) => this.tell((o) => o.onBatch?.(record.model, record.version, samples)),
     });
-    const model = new ServedModel(record, pool, batcher);
+    const model = new ServedModel(record, pool, batcher, pipeline);
     this.models.set(keyOf(record.model, record.version), model);
+    this.tell((o) => o.onLoad?.(record.model, record.version, (performance.now() - startedAt) / 1000));
     this.evict();
     return model;
+  }
+
+  /** The version's pipeline.json, parsed; undefined when it has none. */
+  private async pipelineJson(record: ServedVersion): Promise<unknown> {
+    if (!record.files.some((f) => f.path === 'pipeline.json')) return undefined;
+    const text = (await this.registry.readFile(record, 'pipeline.json')).toString('utf8');
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new AimassError('INVALID_SPEC', `pipeline.json of version ${record.version} of "${record.model}" is not valid JSON (${(e as Error).message})`, { problems: ['pipeline.json: not JSON'] });
+    }
+  }
+
+  private tell(event: (o: ModelCacheObserver) => void): void {
+    for (const o of this.observers) {
+      try {
+        event(o);
+      } catch {
+        // an observer (metrics) must never fail serving
+      }
+    }
   }
 
   private evict(): void {
@@ -246,6 +387,7 @@ export class ModelCache {
     const model = this.models.get(key);
     if (!model) return;
     this.models.delete(key);
+    this.tell((o) => o.onUnload?.(model.name, model.version));
     for (const [route, target] of this.routes) if (target === key) this.routes.delete(route);
     const closing = model.close();
     this.closing.add(closing);

@@ -4,7 +4,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { AimassError, type AimassErrorJSON, toAimassError } from '../core/index.js';
 import { createSession, tensor } from '../engine/index.js';
-import { type HostTensors, transferablesOf } from './tensors.js';
+import { type HostData, type HostTensors, HOST_TENSOR_TYPES, isHostTensorType, transferablesOf } from './tensors.js';
 
 export interface PoolWorkerData {
   bytes: Uint8Array;
@@ -49,11 +49,18 @@ export async function servePoolWorker(data: PoolWorkerData, port: MessagePort | 
       try {
         const feeds: Record<string, ReturnType<typeof tensor>> = {};
         for (const [name, t] of Object.entries(m.feeds)) feeds[name] = tensor(t.type, t.data, [...t.dims]);
-        const out = await session.run(feeds);
+        let out: Awaited<ReturnType<typeof session.run>>;
+        try {
+          out = await session.run(feeds);
+        } catch (e) {
+          // what ONNX Runtime refuses at run time is the request's data (an index out of range, a shape the
+          // graph cannot take), not a server fault
+          throw e instanceof AimassError ? e : new AimassError('INVALID_ARGUMENT', `the model could not run on this input: ${(e as Error).message}`);
+        }
         const outputs: HostTensors = {};
         for (const [name, t] of Object.entries(out)) {
-          if (t.type !== 'float32' && t.type !== 'int64') throw new AimassError('UNSUPPORTED', `output "${name}" has type ${t.type}; serving returns float32 and int64 outputs`);
-          outputs[name] = { type: t.type, data: t.data as Float32Array | BigInt64Array, dims: [...t.dims] };
+          if (!isHostTensorType(t.type)) throw new AimassError('UNSUPPORTED', `output "${name}" has type ${t.type}; serving returns ${HOST_TENSOR_TYPES.join(', ')} outputs`);
+          outputs[name] = { type: t.type, data: t.data as HostData, dims: [...t.dims] };
         }
         send({ type: 'result', id: m.id, outputs }, transferablesOf(outputs));
       } catch (e) {

@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { AimassError } from '../core/index.js';
 import { mlpOnnx } from '../../test/support/onnx-model.js';
+import { typedOnnx } from '../../test/support/typed-onnx-model.js';
 import { CRASH_WORKER_FOR_TESTS, SessionPool } from './session-pool.js';
-import type { HostTensors } from './tensors.js';
+import { type HostTensors, dummyFeeds, transferablesOf } from './tensors.js';
 
 const INPUT = 4;
 
@@ -93,4 +94,35 @@ test('requests after close fail with UNAVAILABLE', async () => {
   const pool = await SessionPool.create(mlpOnnx());
   await pool.close();
   await assert.rejects(pool.run(feeds(features(1), 1)), unavailable);
+});
+
+test('bool, string, int32 and float64 tensors cross to a worker and back; strings are copied, not transferred', async () => {
+  const pool = await SessionPool.create(typedOnnx());
+  try {
+    const text = ['héllo', '', 'third'];
+    const sent: HostTensors = {
+      flag: { type: 'bool', data: Uint8Array.of(1, 0, 0, 0, 1, 1), dims: [3, 2] },
+      text: { type: 'string', data: text, dims: [3] },
+      count: { type: 'int32', data: Int32Array.of(-1, 0, 2147483647), dims: [3] },
+      score: { type: 'float64', data: Float64Array.from({ length: 9 }, (_, i) => i / 3), dims: [3, 3] },
+    };
+    assert.equal(transferablesOf(sent).length, 3, 'the three typed arrays move; the strings do not');
+    const out = await pool.run(sent);
+    assert.deepEqual(out.not_flag, { type: 'bool', data: Uint8Array.of(0, 1, 1, 1, 0, 0), dims: [3, 2] });
+    assert.deepEqual(out.text_out, { type: 'string', data: ['héllo', '', 'third'], dims: [3] });
+    assert.deepEqual(out.count_out, { type: 'int32', data: Int32Array.of(-1, 0, 2147483647), dims: [3] });
+    assert.deepEqual(out.score_out.data, Float64Array.from({ length: 9 }, (_, i) => i / 3));
+    assert.deepEqual(text, ['héllo', '', 'third'], 'the caller keeps its strings');
+
+    const warm = await pool.run(dummyFeeds({ inputs: [
+      { name: 'flag', dtype: 'bool', shape: ['N', 2] },
+      { name: 'text', dtype: 'string', shape: ['N'] },
+      { name: 'count', dtype: 'int32', shape: ['N'] },
+      { name: 'score', dtype: 'float64', shape: ['N', 3] },
+    ] }));
+    assert.deepEqual(warm.text_out.data, [''], 'warm-up feeds empty strings');
+    assert.deepEqual(warm.not_flag.data, Uint8Array.of(1, 1));
+  } finally {
+    await pool.close();
+  }
 });

@@ -1,10 +1,41 @@
-// Host tensors as serving passes them around (plain typed arrays with dims, no runtime types), and the batch
+// Host tensors as serving passes them around (typed arrays, or string arrays, with dims; no runtime types), and the batch
 // arithmetic on them: the batch size of a request, concatenation of requests along dim 0, splitting outputs back,
 // and dummy inputs built from a signature for warm-up. Runtime-free: nothing here knows about ONNX Runtime.
 import { AimassError } from '../core/index.js';
 
-export type HostTensorType = 'float32' | 'int64';
-export type HostData = Float32Array | BigInt64Array;
+/**
+ * Element types serving passes (ONNX Runtime's, less float16). A bool is one byte, 0 or 1, in a Uint8Array; a
+ * string tensor is a plain array of strings, which cannot be transferred between threads and is copied instead.
+ */
+export type HostTensorType = 'float32' | 'float64' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'bool' | 'string';
+export type HostData = Float32Array | Float64Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | string[];
+
+/** A zero-filled (empty-string) array of `length` elements of `type`; the one place that maps types to arrays. */
+const ALLOCATE: Record<HostTensorType, (length: number) => HostData> = {
+  float32: (n) => new Float32Array(n),
+  float64: (n) => new Float64Array(n),
+  int8: (n) => new Int8Array(n),
+  int16: (n) => new Int16Array(n),
+  int32: (n) => new Int32Array(n),
+  int64: (n) => new BigInt64Array(n),
+  uint8: (n) => new Uint8Array(n),
+  uint16: (n) => new Uint16Array(n),
+  uint32: (n) => new Uint32Array(n),
+  uint64: (n) => new BigUint64Array(n),
+  bool: (n) => new Uint8Array(n),
+  string: (n) => new Array<string>(n).fill(''),
+};
+
+export const HOST_TENSOR_TYPES = Object.keys(ALLOCATE) as HostTensorType[];
+
+export function isHostTensorType(value: unknown): value is HostTensorType {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ALLOCATE, value);
+}
+
+/** A fresh array of `length` elements of `type`: zeros, false, or empty strings. */
+export function allocate(type: HostTensorType, length: number): HostData {
+  return ALLOCATE[type](length);
+}
 
 export interface HostTensor {
   type: HostTensorType;
@@ -56,10 +87,11 @@ export function concatBatch(parts: HostTensors[]): HostTensors {
     const first = parts[0][name];
     const total = parts.reduce((s, p) => s + p[name].dims[0], 0);
     const length = parts.reduce((s, p) => s + p[name].data.length, 0);
-    const data = first.type === 'float32' ? new Float32Array(length) : new BigInt64Array(length);
+    const data = allocate(first.type, length);
     let offset = 0;
     for (const p of parts) {
-      (data as Float32Array).set(p[name].data as Float32Array, offset);
+      if (Array.isArray(data)) for (let i = 0; i < p[name].data.length; i++) data[offset + i] = (p[name].data as string[])[i];
+      else (data as Float32Array).set(p[name].data as Float32Array, offset);
       offset += p[name].data.length;
     }
     out[name] = { type: first.type, data, dims: [total, ...first.dims.slice(1)] };
@@ -91,9 +123,8 @@ export function dummyFeeds(signature: InputSignature): HostTensors {
   for (const input of signature.inputs) {
     const dims = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const size = dims.reduce((a, b) => a * b, 1);
-    if (input.dtype === 'float32') feeds[input.name] = { type: 'float32', data: new Float32Array(size), dims };
-    else if (input.dtype === 'int64') feeds[input.name] = { type: 'int64', data: new BigInt64Array(size), dims };
-    else throw new AimassError('UNSUPPORTED', `input "${input.name}" has dtype ${input.dtype}; serving takes float32 and int64 inputs`);
+    if (!isHostTensorType(input.dtype)) throw new AimassError('UNSUPPORTED', `input "${input.name}" has dtype ${input.dtype}; serving takes ${HOST_TENSOR_TYPES.join(', ')} inputs`);
+    feeds[input.name] = { type: input.dtype, data: allocate(input.dtype, size), dims };
   }
   return feeds;
 }
@@ -102,6 +133,7 @@ export function dummyFeeds(signature: InputSignature): HostTensors {
 export function transferablesOf(tensors: HostTensors): ArrayBuffer[] {
   const seen = new Set<ArrayBuffer>();
   for (const t of Object.values(tensors)) {
+    if (Array.isArray(t.data)) continue; // strings are copied
     const buffer = t.data.buffer;
     if (buffer instanceof ArrayBuffer && t.data.byteOffset === 0 && t.data.byteLength === buffer.byteLength) seen.add(buffer);
   }

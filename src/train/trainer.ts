@@ -238,15 +238,35 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
   return result;
 }
 
+/**
+ * The serving pipeline (format 'aimass-pipeline/1', read by serve/): how raw records reach the model's input —
+ * pictures decoded, resized and scaled as the training pixels were, or named table columns — and which output
+ * gives the answer, with the class names.
+ */
+function servingPipeline(spec: TrainSpec, model: ModelDefinition, data: PreparedData): Record<string, unknown> {
+  const input = model.inputs[0];
+  const sample = input.shape;
+  let pre: Record<string, unknown> = { kind: 'tensor' };
+  if (spec.data.format === 'image-csv') {
+    const side = Math.sqrt(sample.reduce((a, b) => a * b, 1));
+    const [channels, height, width] = sample.length === 3 ? sample : sample.length === 2 ? [1, sample[0], sample[1]] : Number.isInteger(side) ? [1, side, side] : [];
+    if (channels === 1 || channels === 3) pre = { kind: 'image', tensor: input.name, channels, height, width, scale: spec.data.scale ?? 1 / 255 };
+  } else if (data.train.featureNames) {
+    pre = { kind: 'table', tensor: input.name, columns: data.train.featureNames };
+  }
+  const head = model.head;
+  const output =
+    head.task === 'multiclass'
+      ? { tensor: 'probabilities', kind: 'probabilities', ...(data.train.classNames ? { labels: data.train.classNames } : {}) }
+      : head.task === 'binary'
+        ? { tensor: 'probability', kind: 'probability', ...(data.train.classNames?.length === 2 ? { labels: data.train.classNames } : {}) }
+        : { tensor: 'prediction', kind: 'values' };
+  return { format: 'aimass-pipeline/1', input: pre, output };
+}
+
 async function writeRunFiles(spec: TrainSpec, model: ModelDefinition, data: PreparedData, r: TrainResult): Promise<void> {
   await writeFile(join(r.runDir, 'metrics.json'), JSON.stringify({ history: r.history, test: r.test, best_epoch: r.bestEpoch, stopped_early: r.stoppedEarly }, null, 1));
-  const pipeline = {
-    inputs: model.inputs,
-    preprocessing: spec.data.format === 'image-csv' ? { kind: 'image', scale: spec.data.scale ?? 1 / 255 } : { kind: 'table', features: data.train.featureNames },
-    task: model.head.task,
-    labels: data.train.classNames,
-  };
-  await writeFile(join(r.runDir, 'pipeline.json'), JSON.stringify(pipeline, null, 1));
+  await writeFile(join(r.runDir, 'pipeline.json'), JSON.stringify(servingPipeline(spec, model, data), null, 1));
   const meta = {
     format: 'aimass-model/1',
     signature: { inputs: model.inputs.map((i) => ({ ...i, shape: ['N', ...i.shape] })), outputs: forwardOutputs(model.head) },

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { buildApp } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
 import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
-import { ModelCache } from '../../serve/index.js';
+import { ModelCache, type ModelCacheOptions } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
 
@@ -19,6 +19,11 @@ interface ServeOptions {
   backupEvery?: string;
   backupKeep?: string;
   backupTo?: string;
+  workers?: string;
+  intraOpThreads?: string;
+  maxBatchSize?: string;
+  maxQueueDelayUs?: string;
+  maxRequestBytes?: string;
 }
 
 const DEFAULT_BACKUP_KEEP = 10;
@@ -32,17 +37,29 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--backup-every <interval>', 'back the registry up on this interval, e.g. 6h or 1d')
     .option('--backup-keep <n>', `with --backup-every: keep the newest n backups (default ${DEFAULT_BACKUP_KEEP})`)
     .option('--backup-to <uri>', 'with --backup-every: artifact store URI to back up into (default file://$AIMASS_HOME/backups)')
+    .option('--workers <n>', 'worker threads per served model version, each with its own ONNX Runtime session (default 1)')
+    .option('--intra-op-threads <n>', 'ONNX Runtime threads per worker (default 1)')
+    .option('--max-batch-size <n>', 'most samples merged into one batch by dynamic batching; 1 turns batching off (default 16)')
+    .option('--max-request-bytes <size>', 'largest inference request body, e.g. 16MiB or 1000000; larger ones are refused with 413 (default 64MiB)')
+    .option('--max-queue-delay-us <n>', 'longest a request waits for others to share its batch while every worker is busy, in µs (default 500)')
     .action(async (o: ServeOptions) => {
       const config = context.config();
       const port = o.port === undefined ? config.port : portNumber(o.port);
       const host = o.host ?? config.host;
       const backup = backupPlan(o);
+      const serving = servingOptions(o);
+      const maxRequestBytes = o.maxRequestBytes === undefined ? undefined : byteSize(o.maxRequestBytes, '--max-request-bytes');
       const logger = createLogger({ level: config.logLevel, name: 'api' });
 
       const registry = await openRegistry(config, context.env);
       let target: ArtifactStore | undefined;
       let scheduler: BackupScheduler | undefined;
-      const modelCache = new ModelCache(registry);
+      const modelCache = new ModelCache(registry, {
+        ...serving,
+        // a moved alias (e.g. `aimass models alias` or a rollback from another process) reaches requests within a second
+        refreshIntervalMs: 1000,
+        onRefreshError: (e, route) => logger.warn({ err: e, route }, `could not switch ${route} to the version it now names; the loaded one keeps serving`),
+      });
       try {
         if (backup) {
           const uri = backup.to ?? defaultBackupUri(config);
@@ -57,7 +74,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           );
           scheduler.start();
         }
-        const app = buildApp({ registry, logger, modelCache });
+        const app = buildApp({ registry, logger, modelCache, maxRequestBytes });
         const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
           await app.close();
           if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
@@ -98,6 +115,32 @@ function nextSignal(force: () => void): Promise<NodeJS.Signals> {
 function portNumber(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new AimassError('INVALID_ARGUMENT', `--port must be a whole number from 0 to 65535, got "${text}"`);
   return Number(text);
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "1000000", "512KiB", "16MB", … as a whole number of bytes ≥ 1. */
+function byteSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const bytes = m && m[2].toLowerCase() in BYTE_UNITS ? Math.floor(Number(m[1]) * BYTE_UNITS[m[2].toLowerCase()]) : NaN;
+  if (!(bytes >= 1) || !Number.isSafeInteger(bytes)) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a size in bytes, e.g. 1000000, 512KiB or 16MiB, got "${text}"`);
+  return bytes;
+}
+
+/** ModelCache options from the command line; what is not given keeps ModelCache's default. */
+function servingOptions(o: ServeOptions): ModelCacheOptions {
+  const whole = (text: string | undefined, flag: string, min: number): number | undefined => {
+    if (text === undefined) return undefined;
+    if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
+    return Number(text);
+  };
+  const maxBatchSize = whole(o.maxBatchSize, '--max-batch-size', 1);
+  const maxQueueDelayUs = whole(o.maxQueueDelayUs, '--max-queue-delay-us', 0);
+  return {
+    workers: whole(o.workers, '--workers', 1),
+    intraOpNumThreads: whole(o.intraOpThreads, '--intra-op-threads', 1),
+    batching: { ...(maxBatchSize === undefined ? {} : { maxBatchSize }), ...(maxQueueDelayUs === undefined ? {} : { maxQueueDelayUs }) },
+  };
 }
 
 function backupPlan(o: ServeOptions): { everyMs: number; keep: number; to?: string } | undefined {

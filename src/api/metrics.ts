@@ -1,0 +1,143 @@
+/**
+ * Prometheus metrics of one app, served as text at GET /metrics: failed requests by catalog error code (every
+ * route), the Node.js process metrics prom-client collects, and, given a model cache, inference metrics —
+ * requests by model, version and HTTP status, their latency, each loaded version's queue depth, batch sizes
+ * and load time, and how many versions are loaded.
+ *
+ * Every app has its own prom-client Registry (never the global one), so several apps in one process, as tests
+ * build them, count apart. Cache events (loads, unloads, batches) arrive through `ModelCache.observe`, attached
+ * while the app is open; queue depth and loaded models are read from the cache at scrape time.
+ *
+ * A route counts as inference when its config says `inferenceMetrics: true`; its handler names the model
+ * version that served the request with `noteServedModel`. A request that never reached a model counts under
+ * the model and version it named only where those are loaded, else under "" (so that clients sending arbitrary
+ * names cannot grow the number of series).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ModelCache } from '../serve/index.js';
+import { toApiError } from './error-handler.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Requests of the route count in the inference metrics (by model, version and status). */
+    inferenceMetrics?: boolean;
+  }
+}
+
+export interface MetricsOptions {
+  /** Adds the inference and model metrics, observed from this cache. */
+  modelCache?: ModelCache;
+  /** Collects prom-client's Node.js process metrics too (default true). */
+  processMetrics?: boolean;
+}
+
+export const METRICS_PATH = '/metrics';
+
+/** Latency buckets from 100 µs to 10 s: a warm small model answers in well under a millisecond. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/** The model version that served each request, as its handler noted it. */
+const served = new WeakMap<FastifyRequest, { model: string; version: string }>();
+
+/** Records that `request` was served by `version` of `model` (its inference metrics carry these labels). */
+export function noteServedModel(request: FastifyRequest, model: string, version: number): void {
+  served.set(request, { model, version: String(version) });
+}
+
+/** Adds the metrics hooks to `app` (the root instance, so they see every route) and GET /metrics. */
+export function installMetrics(app: FastifyInstance, o: MetricsOptions = {}): Registry {
+  const registry = new Registry();
+  if (o.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const errors = new Counter({ name: 'aimass_errors_total', help: 'failed requests by catalog error code, over every route', labelNames: ['code'], registers: [registry] });
+  app.addHook('onError', async (request, _reply, error) => {
+    errors.inc({ code: toApiError(error, request).code });
+  });
+
+  const cache = o.modelCache;
+  if (cache) installInferenceMetrics(app, registry, cache);
+
+  void app.register(async (scope) => {
+    scope.get(
+      METRICS_PATH,
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'Prometheus metrics (text exposition format)',
+          produces: ['text/plain'],
+          response: { 200: { type: 'string', description: 'Prometheus text format 0.0.4' } },
+        },
+      },
+      async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+    );
+  });
+  return registry;
+}
+
+function installInferenceMetrics(app: FastifyInstance, registry: Registry, cache: ModelCache): void {
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'aimass_inference_requests_total',
+    help: 'inference requests by model, version and HTTP status',
+    labelNames: ['model', 'version', 'status'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'aimass_inference_request_duration_seconds',
+    help: 'inference request latency, from the request arriving to the response sent, by model and version',
+    labelNames: ['model', 'version'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const batchSize = new Histogram({ name: 'aimass_inference_batch_size', help: 'samples per batch run, by model and version', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
+  const loadSeconds = new Gauge({
+    name: 'aimass_model_load_seconds',
+    help: 'how long each loaded model version took to load and warm up',
+    labelNames: ['model', 'version'],
+    registers,
+  });
+  new Gauge({
+    name: 'aimass_inference_queue_depth',
+    help: 'samples waiting in each loaded model version\'s batching queue',
+    labelNames: ['model', 'version'],
+    registers,
+    collect() {
+      this.reset();
+      for (const m of cache.list()) this.set({ model: m.name, version: String(m.version) }, m.queued);
+    },
+  });
+  new Gauge({
+    name: 'aimass_models_loaded',
+    help: 'model versions loaded and ready',
+    registers,
+    collect() {
+      this.set(cache.list().filter((m) => m.state === 'ready').length);
+    },
+  });
+
+  const stop = cache.observe({
+    onLoad: (model, version, seconds) => loadSeconds.set({ model, version: String(version) }, seconds),
+    onUnload: (model, version) => loadSeconds.remove({ model, version: String(version) }),
+    onBatch: (model, version, samples) => batchSize.observe({ model, version: String(version) }, samples),
+  });
+  app.addHook('onClose', async () => {
+    stop();
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (!request.routeOptions.config.inferenceMetrics) return;
+    const labels = served.get(request) ?? unservedLabels(request, cache);
+    requests.inc({ ...labels, status: String(reply.statusCode) });
+    latency.observe(labels, reply.elapsedTime / 1000);
+  });
+}
+
+/** Labels of a request that reached no model: the model and version it named where loaded, else "". */
+function unservedLabels(request: FastifyRequest, cache: ModelCache): { model: string; version: string } {
+  const { name, version } = (request.params ?? {}) as { name?: unknown; version?: unknown };
+  const loaded = cache.list().filter((m) => m.name === name);
+  if (loaded.length === 0) return { model: '', version: '' };
+  return { model: String(name), version: loaded.some((m) => String(m.version) === version) ? String(version) : '' };
+}
