@@ -100,6 +100,70 @@ const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'dispatch: tasks with attempt history, per-type rate buckets',
+    statements: (d) => {
+      const t = textColumn(d);
+      // Scheduling times (not_before_ms, lease_expires_ms, sort_key) are epoch milliseconds, because claims
+      // compare and order by them in SQL; the times people read stay ISO text like everywhere else.
+      // sort_key = enqueue time − priority × aging step: ordering by it is "higher priority first, FIFO within
+      // a priority", and a task that waited long enough overtakes newer ones of higher priority (no starvation).
+      return [
+        `CREATE TABLE tasks (
+          id ${t} PRIMARY KEY,
+          type ${t} NOT NULL,
+          payload ${t} NOT NULL,
+          priority INTEGER NOT NULL,
+          cpu INTEGER NOT NULL,
+          memory_mb INTEGER NOT NULL,
+          kind ${t} NOT NULL CHECK (kind IN ('image', 'text', 'any')),
+          labels ${t} NOT NULL,
+          timeout_ms BIGINT NOT NULL,
+          deadline_ms BIGINT,
+          max_attempts INTEGER NOT NULL,
+          base_delay_ms BIGINT NOT NULL,
+          max_delay_ms BIGINT NOT NULL,
+          idempotency_key ${t} UNIQUE,
+          state ${t} NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'dead')),
+          attempts INTEGER NOT NULL DEFAULT 0,
+          node ${t},
+          sort_key BIGINT NOT NULL,
+          not_before_ms BIGINT NOT NULL,
+          lease_expires_ms BIGINT,
+          result ${t},
+          error_code ${t},
+          error_message ${t},
+          created_at ${t} NOT NULL,
+          updated_at ${t} NOT NULL,
+          started_at ${t},
+          ended_at ${t}
+        )`,
+        'CREATE INDEX tasks_claimable ON tasks (state, sort_key, id)',
+        'CREATE INDEX tasks_leases ON tasks (state, lease_expires_ms)',
+        'CREATE INDEX tasks_by_type ON tasks (type, state)',
+        'CREATE INDEX tasks_created ON tasks (created_at, id)',
+        `CREATE TABLE task_attempts (
+          task_id ${t} NOT NULL REFERENCES tasks (id),
+          attempt INTEGER NOT NULL,
+          node ${t} NOT NULL,
+          started_at ${t} NOT NULL,
+          ended_at ${t},
+          outcome ${t} NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'crashed', 'oom', 'timed-out', 'lease-expired', 'cancelled')),
+          error_code ${t},
+          error_message ${t},
+          PRIMARY KEY (task_id, attempt)
+        )`,
+        // One row per rate-limited type: its token bucket, and the row claims of that type lock so that
+        // concurrency and rate limits hold across concurrent claimers.
+        `CREATE TABLE task_type_buckets (
+          type ${t} PRIMARY KEY,
+          tokens DOUBLE PRECISION NOT NULL,
+          refilled_ms BIGINT NOT NULL
+        )`,
+      ];
+    },
+  },
 ];
 
 /** The schema version this code reads and writes (the newest migration). */

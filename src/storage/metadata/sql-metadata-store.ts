@@ -382,9 +382,12 @@ export class SqlMetadataStore implements MetadataStore {
 
   async restore(s: MetadataSnapshot): Promise<void> {
     const snap = parseInput(SnapshotSchema, s, 'metadata snapshot');
-    if (snap.schemaVersion !== SCHEMA_VERSION) {
+    // A snapshot holds the registry and run tables, which no migration since version 1 has changed, so one taken
+    // at an older schema restores as it is. A migration that changes a snapshotted table must convert older
+    // snapshots here. A newer snapshot may hold what this version cannot represent.
+    if (snap.schemaVersion > SCHEMA_VERSION) {
       throw errors.invalidArgument(
-        `The snapshot has schema version ${snap.schemaVersion} but this store is at version ${SCHEMA_VERSION}; restore it with the AI Mass that took it`,
+        `The snapshot has schema version ${snap.schemaVersion}, newer than this AI Mass knows (${SCHEMA_VERSION}); restore it with the AI Mass that took it or a newer one`,
         { snapshotVersion: snap.schemaVersion, storeVersion: SCHEMA_VERSION },
       );
     }

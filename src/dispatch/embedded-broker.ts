@@ -1,0 +1,185 @@
+// The embedded broker: a TaskStore (SQLite by default; any SqlDriver works) plus in-process wake-ups. An idle
+// claimer sleeps until something it might take appears (a submit, a retry coming due, a lease running out, a
+// rate bucket refilling, a slot freeing), never polling the database in a tight loop. Claimers in other
+// processes sharing the SQLite file cannot wake it, so it also looks every `pollMs` (default 1 s).
+//
+// When several claimers wait in this process, the least loaded looks first: that is "among fitting nodes,
+// the least loaded" for in-process workers.
+import { EventEmitter } from 'node:events';
+import { migrate, type SqlDriver } from '../storage/index.js';
+import type { ClaimOptions, TaskBroker, TaskEvent } from './broker.js';
+import {
+  TaskStore,
+  type ClaimedTask,
+  type ClaimOffer,
+  type ClaimResult,
+  type Lease,
+  type LeaseStatus,
+  type TaskCounts,
+  type TaskFailure,
+  type TaskFilter,
+  type TaskStoreOptions,
+  type UpdateResult,
+} from './task-store.js';
+import type { TaskRecord, TaskSpec } from './task.js';
+
+export interface EmbeddedBrokerOptions extends TaskStoreOptions {
+  /** Lease length for claims and heartbeats (default 30000 ms). */
+  leaseMs?: number;
+  /** Fallback look at the database while waiting, for changes made by other processes (default 1000 ms). */
+  pollMs?: number;
+  /** Close the driver with the broker (default true). */
+  ownsDriver?: boolean;
+}
+
+interface Waiter {
+  load: number;
+  wake(): void;
+}
+
+/** Migrates the database (tasks are schema version 2) and opens the broker over it. */
+export async function openEmbeddedBroker(driver: SqlDriver, options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
+  await migrate(driver);
+  return new EmbeddedBroker(new TaskStore(driver, options), options);
+}
+
+export class EmbeddedBroker implements TaskBroker {
+  readonly transport = 'embedded';
+  readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly ownsDriver: boolean;
+  private readonly events = new EventEmitter();
+  private readonly waiters = new Set<Waiter>();
+  private closed = false;
+  /** Counts wake-ups, so a claim can tell that something changed while its query was running. */
+  private generation = 0;
+
+  constructor(
+    readonly store: TaskStore,
+    options: EmbeddedBrokerOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.ownsDriver = options.ownsDriver ?? true;
+    this.events.setMaxListeners(0);
+  }
+
+  async submit(spec: TaskSpec): Promise<{ task: TaskRecord; created: boolean }> {
+    const out = await this.store.submit(spec);
+    if (out.created) {
+      this.emit('submitted', out.task);
+      this.wakeWaiters();
+    }
+    return out;
+  }
+
+  async claim(offer: ClaimOffer & { load?: number }, options: ClaimOptions = {}): Promise<ClaimedTask | undefined> {
+    const until = Date.now() + (options.waitMs ?? 0);
+    for (;;) {
+      if (this.closed || options.signal?.aborted) return undefined;
+      const seen = this.generation;
+      const result = await this.store.claim(offer, this.leaseMs);
+      this.report(result);
+      if (result.claimed) return result.claimed;
+      const remaining = until - Date.now();
+      if (remaining <= 0) return undefined;
+      if (this.generation !== seen) continue;
+      const dueIn = result.retryAt === undefined ? Infinity : Math.max(0, result.retryAt - this.store.now());
+      await this.sleep(offer.load ?? 0, Math.min(remaining, dueIn, this.pollMs), options.signal);
+    }
+  }
+
+  heartbeat(lease: Lease): Promise<LeaseStatus> {
+    return this.store.heartbeat(lease, this.leaseMs).then((r) => r.status);
+  }
+
+  async complete(lease: Lease, result: unknown): Promise<UpdateResult> {
+    const out = await this.store.complete(lease, result);
+    if (out.recorded) {
+      this.emit('succeeded', out.task);
+      this.wakeWaiters();
+    }
+    return out;
+  }
+
+  async fail(lease: Lease, failure: TaskFailure): Promise<UpdateResult> {
+    const out = await this.store.fail(lease, failure);
+    if (out.recorded) {
+      this.emit(out.task.state === 'queued' ? 'retrying' : out.task.state === 'dead' ? 'dead' : 'failed', out.task, lease.attempt);
+      this.wakeWaiters();
+    }
+    return out;
+  }
+
+  async cancel(taskId: string, reason?: string): Promise<UpdateResult> {
+    const out = await this.store.cancel(taskId, reason);
+    if (out.recorded) {
+      this.emit('cancelled', out.task);
+      this.wakeWaiters();
+    }
+    return out;
+  }
+
+  get(taskId: string): Promise<TaskRecord | undefined> {
+    return this.store.get(taskId);
+  }
+
+  list(filter?: TaskFilter): Promise<TaskRecord[]> {
+    return this.store.list(filter);
+  }
+
+  counts(): Promise<TaskCounts> {
+    return this.store.counts();
+  }
+
+  watch(listener: (event: TaskEvent) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wakeWaiters();
+    if (this.ownsDriver) await this.store.db.close();
+  }
+
+  private report(result: ClaimResult): void {
+    for (const task of result.requeued) this.emit('requeued', task);
+    for (const task of result.ended) this.emit(task.state === 'dead' ? 'dead' : 'failed', task);
+    if (result.claimed) this.emit('claimed', result.claimed.task);
+    if (result.requeued.length > 0) this.wakeWaiters();
+  }
+
+  private emit(kind: TaskEvent['kind'], task: TaskRecord, attempt = task.attempts): void {
+    const event: TaskEvent = { kind, taskId: task.id, type: task.type, state: task.state, attempt };
+    if (task.node) event.node = task.node;
+    this.events.emit('event', event);
+  }
+
+  /** Least loaded first: their claims reach the store first. */
+  private wakeWaiters(): void {
+    this.generation++;
+    const waiting = [...this.waiters].sort((a, b) => a.load - b.load);
+    this.waiters.clear();
+    for (const w of waiting) w.wake();
+  }
+
+  private sleep(load: number, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted || this.closed) return resolve();
+      const waiter: Waiter = {
+        load,
+        wake: () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', waiter.wake);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, ms);
+      signal?.addEventListener('abort', waiter.wake, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+}
