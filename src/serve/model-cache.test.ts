@@ -204,7 +204,7 @@ test('memory stays bounded across repeated swaps between two versions', async ()
   const cache = new ModelCache(registry);
   try {
     await cache.get('m');
-    const swaps = 30;
+    const swaps = 100;
     let rssAfterWarmUp = 0;
     for (let i = 0; i < swaps; i++) {
       const version = await cache.swap('m', (i % 2) + 1);
