@@ -11,6 +11,7 @@ import { registerModelsCommand } from './commands/models.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPredictCommand } from './commands/predict.js';
+import { registerTasksCommand } from './commands/tasks.js';
 import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
@@ -62,6 +63,7 @@ export function buildProgram(context: CliContext = createContext()): Command {
   registerBackupCommands(program, context);
   registerServeCommand(program, context);
   registerPredictCommand(program, context);
+  registerTasksCommand(program, context);
 
   return program;
 }
