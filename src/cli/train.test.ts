@@ -81,8 +81,11 @@ describe('aimass train on a CSV spec', () => {
     assert.equal(spec.epochs, 3);
     assert.equal((await readJson(join(runDir, 'meta.json'))).format, 'aimass-model/1');
     const pipeline = await readJson(join(runDir, 'pipeline.json'));
-    assert.deepEqual(pipeline.labels, ['blue', 'green', 'red']);
-    assert.deepEqual(pipeline.preprocessing, { kind: 'table', features: ['f1', 'f2', 'f3', 'f4'] });
+    assert.deepEqual(pipeline, {
+      format: 'aimass-pipeline/1',
+      input: { kind: 'table', tensor: 'features', columns: ['f1', 'f2', 'f3', 'f4'] },
+      output: { tensor: 'probabilities', kind: 'probabilities', labels: ['blue', 'green', 'red'] },
+    });
   });
 
   test('without --json stdout shows the model path and the test accuracy; --out names the run folder', () => {
