@@ -12,6 +12,7 @@ import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTasksCommand } from './commands/tasks.js';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
@@ -64,6 +65,7 @@ export function buildProgram(context: CliContext = createContext()): Command {
   registerServeCommand(program, context);
   registerPredictCommand(program, context);
   registerTasksCommand(program, context);
+  registerClusterCommand(program, context);
 
   return program;
 }

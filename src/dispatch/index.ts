@@ -2,9 +2,10 @@
  * Public entry of `dispatch/`: tasks (model, validation, retry policy), their SQL records (TaskStore), the
  * TaskBroker interface that submitters and workers use, its embedded implementation (SQLite or any SqlDriver,
  * in-process wake-ups), allocation (which node fits, which is least loaded), and the worker runtime that runs
- * handlers in a pool of child processes. The JetStream broker will implement the same TaskBroker.
+ * handlers in a pool of child processes. The JetStream broker implements the same TaskBroker with the records
+ * in SQL and the task ids on a JetStream work-queue stream.
  *
- * Imports only core/ and storage/.
+ * Imports only core/ and storage/ (and the NATS client).
  */
 export {
   BUILTIN_TASK_TYPES,
@@ -41,12 +42,14 @@ export {
   type TaskCounts,
   type TaskFailure,
   type TaskFilter,
+  type TaskGlance,
   type TaskStoreOptions,
   type TypeLimits,
   type UpdateResult,
 } from './task-store.js';
 export { waitForTask, type ClaimOptions, type TaskBroker, type TaskEvent } from './broker.js';
 export { EmbeddedBroker, openEmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker.js';
+export { JetStreamBroker, openJetStreamBroker, type JetStreamBrokerOptions } from './jetstream-broker.js';
 export { chooseNode, fits, kindFits, loadOf, offerFor, type NodeCapacity, type NodeLoad } from './scheduling.js';
 export { HandlerRegistry, type HandlerRef, type TaskContext, type TaskHandler } from './handlers.js';
 export { ProcessPool, type ChildJob, type ChildOutcome, type ChildRun, type ProcessPoolOptions } from './process-pool.js';

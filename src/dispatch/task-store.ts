@@ -114,6 +114,16 @@ export interface TaskFilter {
 
 export type TaskCounts = Record<TaskState, number>;
 
+/** A task's state and needs, without payload or history. */
+export interface TaskGlance {
+  id: string;
+  type: string;
+  state: TaskState;
+  resources: { cpu: number; memoryMb: number; kind: TaskKind; labels: Record<string, string> };
+  leaseExpiresMs: number | null;
+  notBeforeMs: number;
+}
+
 const DEFAULT_MAX_QUEUED = 10_000;
 const DEFAULT_AGING_MS = 30_000;
 const CANDIDATES = 64;
@@ -240,8 +250,11 @@ export class TaskStore {
 
   // --- claim -------------------------------------------------------------------------------------------------
 
-  /** Leases the next task that fits `offer` for `leaseMs`, or says when to look again. */
-  async claim(offer: ClaimOffer, leaseMs: number): Promise<ClaimResult> {
+  /**
+   * Leases the next task that fits `offer` for `leaseMs`, or says when to look again. `only` restricts the
+   * choice to these task ids (a JetStream claimer chooses among the messages it pulled).
+   */
+  async claim(offer: ClaimOffer, leaseMs: number, only?: readonly string[]): Promise<ClaimResult> {
     if (!(leaseMs > 0)) throw errors.invalidArgument(`leaseMs must be > 0, got ${leaseMs}`);
     const result = await this.db.transaction(async (tx): Promise<{ lease?: Lease; retryAt?: number; ended: string[]; requeued: string[] }> => {
       const now = this.clock();
@@ -258,6 +271,11 @@ export class TaskStore {
         if (offer.types.length === 0) return { ended, requeued };
         where.push(`type IN (${offer.types.map(() => '?').join(', ')})`);
         params.push(...offer.types);
+      }
+      if (only) {
+        if (only.length === 0) return { ended, requeued };
+        where.push(`id IN (${only.map(() => '?').join(', ')})`);
+        params.push(...only);
       }
       if (blocked.types.length > 0) {
         where.push(`type NOT IN (${blocked.types.map(() => '?').join(', ')})`);
@@ -528,6 +546,32 @@ export class TaskStore {
     const byTask = new Map<string, AttemptRow[]>();
     for (const a of attempts) byTask.set(a.task_id, [...(byTask.get(a.task_id) ?? []), a]);
     return rows.map((r) => toRecord(r, byTask.get(r.id) ?? []));
+  }
+
+  /** Just what a transport needs to settle its messages: state, lease and backoff times, needs. */
+  async glance(ids: readonly string[]): Promise<Map<string, TaskGlance>> {
+    const out = new Map<string, TaskGlance>();
+    if (ids.length === 0) return out;
+    const rows = await this.db.query<Pick<TaskRow, 'id' | 'type' | 'state' | 'cpu' | 'memory_mb' | 'kind' | 'labels' | 'lease_expires_ms' | 'not_before_ms'>>(
+      `SELECT id, type, state, cpu, memory_mb, kind, labels, lease_expires_ms, not_before_ms FROM tasks WHERE id IN (${ids.map(() => '?').join(', ')})`,
+      [...ids],
+    );
+    for (const r of rows) {
+      out.set(r.id, {
+        id: r.id,
+        type: r.type,
+        state: r.state,
+        resources: { cpu: Number(r.cpu), memoryMb: Number(r.memory_mb), kind: r.kind, labels: JSON.parse(r.labels) as Record<string, string> },
+        leaseExpiresMs: r.lease_expires_ms === null ? null : Number(r.lease_expires_ms),
+        notBeforeMs: Number(r.not_before_ms),
+      });
+    }
+    return out;
+  }
+
+  /** The type's concurrency and rate limits in this store, if any. */
+  limitsOf(type: string): TypeLimits | undefined {
+    return this.limits[type];
   }
 
   async counts(): Promise<TaskCounts> {

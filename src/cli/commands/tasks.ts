@@ -2,7 +2,9 @@
  * `aimass tasks …` and `aimass worker`: the task dispatcher from the command line. Tasks (training runs, backups,
  * no-ops, any registered type) are queued in the metadata store — the SQLite file of the embedded default, or
  * PostgreSQL — and run by worker nodes in child processes: `aimass worker` is one such node; any number of them
- * on this machine (or, on PostgreSQL, on machines sharing the database) take tasks as they fit.
+ * on this machine (or, on PostgreSQL, on machines sharing the database) take tasks as they fit. With a NATS URL
+ * (`--nats`/`--join` or AIMASS_NATS_URL) the task ids travel over a JetStream work queue instead, and
+ * `aimass worker --join nats://host:4222` also joins the cluster membership (see cluster.ts).
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -19,21 +21,26 @@ import {
   type TaskState,
   TaskWorker,
   openEmbeddedBroker,
+  openJetStreamBroker,
   waitForTask,
 } from '../../dispatch/index.js';
 import { openPostgresDriver, openSqliteDriver } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
+import { joinCluster, natsUrlFrom } from './cluster.js';
 import { emit, table } from '../output.js';
 
-/** The broker over the configured metadata store. */
-export async function openTaskBroker(config: Config): Promise<TaskBroker> {
+/**
+ * The broker over the configured metadata store: embedded, or JetStream when a NATS URL is given (then the
+ * metadata store is normally PostgreSQL, shared by every node).
+ */
+export async function openTaskBroker(config: Config, natsUrl?: string): Promise<TaskBroker> {
   const uri = config.metadataUri;
   const driver = uri.startsWith('sqlite:') ? await openSqliteDriver(uri) : await openPostgresDriver(uri);
-  return openEmbeddedBroker(driver);
+  return natsUrl ? openJetStreamBroker(driver, { servers: natsUrl }) : openEmbeddedBroker(driver);
 }
 
-async function withBroker<T>(context: CliContext, fn: (b: TaskBroker) => Promise<T>): Promise<T> {
-  const broker = await openTaskBroker(context.config());
+async function withBroker<T>(context: CliContext, fn: (b: TaskBroker) => Promise<T>, natsUrl?: string): Promise<T> {
+  const broker = await openTaskBroker(context.config(), natsUrl);
   try {
     return await fn(broker);
   } finally {
@@ -75,6 +82,7 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
     .option('--kind <kind>', 'image, text or any')
     .option('--key <key>', 'idempotency key: submitting the same key again returns the first task')
     .option('--wait', 'wait for the task to finish and print it')
+    .option('--nats <url>', 'queue through NATS JetStream at this URL (default: AIMASS_NATS_URL; none: embedded)')
     .action(async (type: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       let payload: unknown;
       try {
@@ -97,7 +105,7 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
         const final = o.wait ? await waitForTask(broker, task.id, { timeoutMs: 24 * 3600_000, pollMs: 500 }) : task;
         emit(context, cmd, final, () => `${created ? 'queued' : 'already queued (same key)'} task ${task.id} (${task.type})${o.wait ? `\n${describe(final)}` : ''}`);
         if (o.wait && final.state !== 'succeeded') process.exitCode = 1;
-      });
+      }, natsUrlFrom(o.nats as string | undefined));
     });
 
   tasks
@@ -150,7 +158,8 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
     .option('--kinds <list>', 'task kinds to take: image,text or any', 'any')
     .option('--label <key=value...>', 'node labels tasks can require')
     .option('--max-concurrent <n>', 'tasks at once (default: --cpu)')
-    .action(async (o: { id?: string; cpu?: string; memoryMb?: string; kinds: string; label?: string[]; maxConcurrent?: string }) => {
+    .option('--join <url>', 'join the cluster at this NATS URL: tasks over JetStream, membership with load (default: AIMASS_NATS_URL)')
+    .action(async (o: { id?: string; cpu?: string; memoryMb?: string; kinds: string; label?: string[]; maxConcurrent?: string; join?: string }) => {
       const config = context.config();
       const labels: Record<string, string> = {};
       for (const l of o.label ?? []) {
@@ -161,20 +170,23 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
       const kinds = o.kinds.split(',').map((k) => k.trim()) as TaskKind[];
       for (const k of kinds) if (!['image', 'text', 'any'].includes(k)) throw new AimassError('INVALID_ARGUMENT', `--kinds takes image, text or any, got "${k}"`);
       const node = {
-        id: o.id ?? `${hostname()}-${process.pid}`,
+        id: o.id ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`,
         cpu: o.cpu === undefined ? config.threads : whole(o.cpu, '--cpu', 1),
         memoryMb: o.memoryMb === undefined ? 4096 : whole(o.memoryMb, '--memory-mb', 64),
         kinds,
         labels,
       };
       const logger = createLogger({ level: config.logLevel, name: 'worker' });
-      const broker = await openTaskBroker(config);
+      const natsUrl = natsUrlFrom(o.join);
+      const broker = await openTaskBroker(config, natsUrl);
       const worker = new TaskWorker({ broker, node, handlers: builtinHandlers(), logger, maxConcurrent: o.maxConcurrent === undefined ? undefined : whole(o.maxConcurrent, '--max-concurrent', 1) });
       worker.on('task-started', (t: { taskId: string; type?: string }) => logger.info({ task: t.taskId }, `task ${t.taskId} started`));
       worker.on('task-ended', (t: { taskId: string; outcome?: string }) => logger.info({ task: t.taskId, outcome: t.outcome }, `task ${t.taskId} ended: ${t.outcome ?? ''}`));
       worker.start();
-      context.stderr.write(`worker ${node.id} taking tasks (${node.cpu} CPU, ${node.memoryMb} MB, kinds ${kinds.join(',')}) from ${config.metadataUri.replace(/\/\/[^@/]*@/, '//…@')}; Ctrl-C finishes the running tasks and stops\n`);
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const member = natsUrl ? await joinCluster(natsUrl, worker, node, logger) : undefined;
+      context.stderr.write(`worker ${node.id} taking tasks (${node.cpu} CPU, ${node.memoryMb} MB, kinds ${kinds.join(',')}) from ${config.metadataUri.replace(/\/\/[^@/]*@/, '//…@')}${natsUrl ? ` over ${natsUrl.replace(/\/\/[^@/]*@/, '//…@')}` : ''}; Ctrl-C finishes the running tasks and stops\n`);
+      const signal = await new Promise<NodeJS.Signals | 'drain'>((resolve) => {
+        void member?.drainRequested.then(() => resolve('drain'));
         const on = (s: NodeJS.Signals) => {
           process.off('SIGINT', on);
           process.off('SIGTERM', on);
@@ -185,8 +197,9 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
         process.on('SIGINT', on);
         process.on('SIGTERM', on);
       });
-      context.stderr.write(`${signal}: finishing ${worker.running().length} running task(s); a second signal stops at once\n`);
+      context.stderr.write(`${signal === 'drain' ? 'drain requested' : signal}: finishing ${worker.running().length} running task(s); a second signal stops at once\n`);
       await worker.stop({ drain: true });
+      await member?.leave();
       await broker.close();
     });
 }
