@@ -55,10 +55,18 @@ test('a bad environment variable fails with exit 1, naming it', async () => {
   assert.equal(out.out(), '');
 });
 
-test('buildProgram exposes the command tree for tests', () => {
-  const program = buildProgram(createContext(captured().io));
+test('buildProgram exposes the command tree for tests; given a command line, it loads only that command', async () => {
+  const program = await buildProgram(createContext(captured().io));
   assert.equal(program.name(), 'aimass');
-  assert.ok(program.commands.some((c) => c.name() === 'info'));
+  const all = program.commands.map((c) => c.name());
+  for (const name of ['info', 'train', 'data', 'datasets', 'models', 'runs', 'backup', 'storage', 'serve', 'predict', 'tasks', 'worker', 'cluster']) assert.ok(all.includes(name), name);
+  assert.equal(new Set(all).size, all.length, 'each command once');
+  const one = await buildProgram(createContext(captured().io), ['--json', 'runs', 'list']);
+  assert.deepEqual(one.commands.map((c) => c.name()), ['runs']);
+  const worker = await buildProgram(createContext(captured().io), ['worker']);
+  assert.deepEqual(worker.commands.map((c) => c.name()).sort(), ['tasks', 'worker']);
+  const unknown = await buildProgram(createContext(captured().io), ['tarin']);
+  assert.equal(unknown.commands.length, all.length, 'an unknown command loads all, so the suggestion can name the right one');
 });
 
 test('--version prints the package version', async () => {
@@ -83,8 +91,8 @@ test('formatError lists problems one per line, then other details', () => {
 
 test('an unexpected exception becomes INTERNAL with exit 1 and its stack', async () => {
   const out = captured();
-  const code = await runCli(['boom'], out.io, (context) => {
-    const program = buildProgram(context);
+  const code = await runCli(['boom'], out.io, async (context) => {
+    const program = await buildProgram(context);
     program.command('boom').action(() => {
       throw new TypeError('kaput');
     });
@@ -96,8 +104,8 @@ test('an unexpected exception becomes INTERNAL with exit 1 and its stack', async
 });
 
 test('an AimassError from a command keeps its code; --json prints its JSON', async () => {
-  const build = (context: CliContext) => {
-    const program = buildProgram(context);
+  const build = async (context: CliContext) => {
+    const program = await buildProgram(context);
     program.command('find').action(() => {
       throw errors.notFound('Model', 'digits', 'list models with `aimass models`');
     });

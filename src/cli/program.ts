@@ -1,21 +1,31 @@
 /**
  * The `aimass` command tree. Each command lives in its own file under `commands/` and is added here with one
- * line; commands stay thin and call the modules that do the work.
+ * line; commands stay thin and call the modules that do the work. Command modules load on demand: `aimass
+ * models list` imports the registry, not the engine, the server or the data tools, which keeps a command's start
+ * well under a second; help and unknown commands load them all.
  */
 import { Command } from 'commander';
-import { registerBackupCommands } from './commands/backup.js';
-import { registerDataCommand } from './commands/data.js';
-import { registerDatasetsCommand } from './commands/datasets.js';
-import { registerInfoCommand } from './commands/info.js';
-import { registerModelsCommand } from './commands/models.js';
-import { registerRunsCommand } from './commands/runs.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerPredictCommand } from './commands/predict.js';
-import { registerTasksCommand } from './commands/tasks.js';
-import { registerClusterCommand } from './commands/cluster.js';
-import { registerTrainCommand } from './commands/train.js';
 import { createContext, type CliContext } from './context.js';
 import { aimassVersion } from './package-info.js';
+
+type Register = (program: Command, context: CliContext) => void;
+
+/** Every command by name, in the order help lists them, with the module that adds it. */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  info: async () => (await import('./commands/info.js')).registerInfoCommand,
+  train: async () => (await import('./commands/train.js')).registerTrainCommand,
+  data: async () => (await import('./commands/data.js')).registerDataCommand,
+  datasets: async () => (await import('./commands/datasets.js')).registerDatasetsCommand,
+  models: async () => (await import('./commands/models.js')).registerModelsCommand,
+  runs: async () => (await import('./commands/runs.js')).registerRunsCommand,
+  backup: async () => (await import('./commands/backup.js')).registerBackupCommands,
+  storage: async () => (await import('./commands/backup.js')).registerBackupCommands,
+  serve: async () => (await import('./commands/serve.js')).registerServeCommand,
+  predict: async () => (await import('./commands/predict.js')).registerPredictCommand,
+  tasks: async () => (await import('./commands/tasks.js')).registerTasksCommand,
+  worker: async () => (await import('./commands/tasks.js')).registerTasksCommand,
+  cluster: async () => (await import('./commands/cluster.js')).registerClusterCommand,
+};
 
 const DESCRIPTION =
   'AI Mass: prepare data, train, tune, evaluate, register and serve models on ONNX Runtime, ' +
@@ -39,7 +49,7 @@ Environment:
  * swallow a command's option of the same name, and `models delete NAME --version 2` would print the AI Mass
  * version. `runCli` moves `--json` to the front, so it still works anywhere.
  */
-export function buildProgram(context: CliContext = createContext()): Command {
+export async function buildProgram(context: CliContext = createContext(), argv?: readonly string[]): Promise<Command> {
   const program = new Command('aimass')
     .description(DESCRIPTION)
     .version(aimassVersion(), '-V, --version', 'print the AI Mass version')
@@ -55,17 +65,11 @@ export function buildProgram(context: CliContext = createContext()): Command {
     })
     .addHelpText('after', ENVIRONMENT_HELP);
 
-  registerInfoCommand(program, context);
-  registerTrainCommand(program, context);
-  registerDataCommand(program, context);
-  registerDatasetsCommand(program, context);
-  registerModelsCommand(program, context);
-  registerRunsCommand(program, context);
-  registerBackupCommands(program, context);
-  registerServeCommand(program, context);
-  registerPredictCommand(program, context);
-  registerTasksCommand(program, context);
-  registerClusterCommand(program, context);
+  const first = argv?.find((a) => !a.startsWith('-'));
+  const versionOnly = first === undefined && argv !== undefined && argv.some((a) => a === '-V' || a === '--version');
+  const loaders = versionOnly ? [] : first !== undefined && Object.hasOwn(COMMANDS, first) ? [COMMANDS[first]] : Object.values(COMMANDS);
+  // one module may add several commands (backup and storage; tasks and worker): add each module once
+  for (const register of new Set(await Promise.all(loaders.map((load) => load())))) register(program, context);
 
   return program;
 }

@@ -19,12 +19,12 @@ export const EXIT_USAGE = 2;
 export async function runCli(
   argv: readonly string[],
   io: Partial<CliIo> = {},
-  build: (context: CliContext) => Command = buildProgram,
+  build: (context: CliContext, argv: readonly string[]) => Command | Promise<Command> = buildProgram,
 ): Promise<number> {
   const context = createContext(io);
   const json = wantsJson(argv);
   try {
-    await build(context).parseAsync(json ? jsonFirst(argv) : [...argv], { from: 'user' });
+    await (await build(context, argv)).parseAsync(json ? jsonFirst(argv) : [...argv], { from: 'user' });
     return EXIT_OK;
   } catch (e) {
     if (e instanceof CommanderError) {
