@@ -1,0 +1,173 @@
+// `npm run bench:dispatch`: no-op tasks per second from submit to completion, and each task's latency, through
+// AI Mass's dispatcher — embedded (SQLite) and cluster (NATS JetStream at 127.0.0.1:4222 + PostgreSQL at
+// 127.0.0.1:5432) — each with 2 worker nodes in this process whose tasks run in their child processes, and
+// through BullMQ on Redis at 127.0.0.1:6379 with 2 workers, in the same run. Prints one JSON line.
+//
+// The two differ in what a task is: AI Mass runs every task in a separate child process (isolation: a crash or
+// leak cannot hurt the worker) and keeps task records in SQL; BullMQ runs its processor in the worker's own
+// process and keeps jobs in Redis. The figures are the throughput each design gives for the smallest task.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue, Worker as BullWorker, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { builtinHandlers } from '../src/cli/commands/tasks.js';
+import { type TaskBroker, TaskWorker, openEmbeddedBroker, openJetStreamBroker } from '../src/dispatch/index.js';
+import { openPostgresDriver, openSqliteDriver } from '../src/storage/index.js';
+import { printResult, round } from './common.js';
+
+const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
+const WORKERS = 2;
+const PG_URL = 'postgresql://postgres@127.0.0.1:5432/test';
+
+interface Figures {
+  tasksPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function summarize(latencies: number[], seconds: number): Figures {
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))];
+  return { tasksPerS: latencies.length / seconds, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+/** Submits TASKS no-ops as fast as the broker takes them, with 2 worker nodes running them, until all succeeded. */
+async function throughAimass(open: () => Promise<{ submitter: TaskBroker; workerBrokers: TaskBroker[] }>): Promise<Figures> {
+  const { submitter, workerBrokers } = await open();
+  const workers = workerBrokers.map(
+    (broker, i) => new TaskWorker({ broker, node: { id: `bench-${i}`, cpu: 2, memoryMb: 4096, kinds: ['any'], labels: {} }, handlers: builtinHandlers(), maxConcurrent: 2, claimWaitMs: 1000 }),
+  );
+  try {
+    for (const w of workers) w.start();
+    // warm the child processes up
+    const warm = await Promise.all(Array.from({ length: 8 }, () => submitter.submit({ type: 'noop' })));
+    await waitAll(submitter, new Set(warm.map((w) => w.task.id)));
+    const before = (await submitter.counts()).succeeded;
+    const ids = new Set<string>();
+    const t0 = performance.now();
+    const chunk = 50;
+    for (let i = 0; i < TASKS; i += chunk) {
+      const batch = await Promise.all(Array.from({ length: Math.min(chunk, TASKS - i) }, () => submitter.submit({ type: 'noop' })));
+      for (const b of batch) ids.add(b.task.id);
+    }
+    for (;;) {
+      const c = await submitter.counts();
+      if (c.failed || c.dead) throw new Error(`tasks failed: ${JSON.stringify(c)}`);
+      if (c.succeeded - before >= TASKS) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const tasks = (await submitter.list({ states: ['succeeded'], limit: TASKS + 100 })).filter((t) => ids.has(t.id));
+    const latencies = tasks.map((t) => Date.parse(t.endedAt!) - Date.parse(t.createdAt));
+    return summarize(latencies, seconds);
+  } finally {
+    for (const w of workers) await w.stop();
+    for (const b of new Set([submitter, ...workerBrokers])) await b.close();
+  }
+}
+
+async function waitAll(broker: TaskBroker, ids: Set<string>): Promise<void> {
+  while (ids.size) {
+    for (const id of [...ids]) if ((await broker.get(id))?.state === 'succeeded') ids.delete(id);
+    if (ids.size) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function embedded(): Promise<Figures> {
+  const dir = mkdtempSync(join(tmpdir(), 'aimass-bench-dispatch-'));
+  try {
+    const uri = `sqlite:${join(dir, 'tasks.db')}`;
+    return await throughAimass(async () => {
+      const broker = await openEmbeddedBroker(await openSqliteDriver(uri), { maxQueued: TASKS * 2 });
+      return { submitter: broker, workerBrokers: [broker, broker] };
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function nats(): Promise<Figures> {
+  const schema = `bench_dispatch_${process.pid}`;
+  const stream = `BENCH_${process.pid}`;
+  const open = async () =>
+    openJetStreamBroker(await openPostgresDriver(PG_URL, { schema }), { servers: 'nats://127.0.0.1:4222', stream, subjectPrefix: `bench${process.pid}`, maxQueued: TASKS * 2 });
+  try {
+    return await throughAimass(async () => {
+      const submitter = await open();
+      const workerBrokers = [await open(), await open()];
+      return { submitter, workerBrokers };
+    });
+  } finally {
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstreamManager } = await import('@nats-io/jetstream');
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => undefined);
+    await nc.close();
+  }
+}
+
+async function bullmq(): Promise<Figures> {
+  const redis = () => new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
+  const connection = redis();
+  const name = `aimass-bench-${process.pid}`;
+  const queue = new Queue(name, { connection });
+  const events = new QueueEvents(name, { connection: redis() });
+  await events.waitUntilReady();
+  const submittedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let finished!: () => void;
+  const all = new Promise<void>((r) => (finished = r));
+  events.on('completed', ({ jobId }) => {
+    const t = submittedAt.get(jobId);
+    if (t === undefined) return;
+    latencies.push(Date.now() - t);
+    if (latencies.length === TASKS) finished();
+  });
+  const workers = Array.from({ length: WORKERS }, () => new BullWorker(name, async () => ({ ok: true }), { connection: redis(), concurrency: 2 }));
+  try {
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    const t0 = performance.now();
+    const chunk = 50;
+    for (let i = 0; i < TASKS; i += chunk) {
+      const jobs = await queue.addBulk(Array.from({ length: Math.min(chunk, TASKS - i) }, () => ({ name: 'noop', data: {}, opts: { removeOnComplete: true, attempts: 3 } })));
+      const now = Date.now();
+      for (const j of jobs) submittedAt.set(j.id!, now);
+    }
+    await all;
+    return summarize(latencies, (performance.now() - t0) / 1000);
+  } finally {
+    for (const w of workers) await w.close();
+    await events.close();
+    await queue.obliterate({ force: true }).catch(() => undefined);
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+const e = await embedded();
+const n = await nats();
+const b = await bullmq();
+printResult({
+  bench: 'dispatch',
+  embedded_tasks_per_s: round(e.tasksPerS),
+  nats_tasks_per_s: round(n.tasksPerS),
+  bullmq_tasks_per_s: round(b.tasksPerS),
+  p50_ms: round(n.p50Ms, 1),
+  p99_ms: round(n.p99Ms, 1),
+  embedded_p50_ms: round(e.p50Ms, 1),
+  embedded_p99_ms: round(e.p99Ms, 1),
+  bullmq_p50_ms: round(b.p50Ms, 1),
+  bullmq_p99_ms: round(b.p99Ms, 1),
+  goal: { nats_tasks_per_s_min: 2000, at_least_bullmq: true },
+  met: { nats_tasks_per_s: n.tasksPerS >= 2000, at_least_bullmq: n.tasksPerS >= b.tasksPerS },
+  tasks: TASKS,
+  workers: WORKERS,
+  concurrency_per_worker: 2,
+  note: 'AI Mass runs each task in a worker child process with SQL task records; BullMQ runs the processor in-process with jobs in Redis',
+});
