@@ -6,6 +6,7 @@
 // The two differ in what a task is: AI Mass runs every task in a separate child process (isolation: a crash or
 // leak cannot hurt the worker) and keeps task records in SQL; BullMQ runs its processor in the worker's own
 // process and keeps jobs in Redis. The figures are the throughput each design gives for the smallest task.
+// BENCH_TASKS (default 2000) and BENCH_WINDOW (the JetStream broker's claim window, default 8) change the run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,7 +93,7 @@ async function nats(): Promise<Figures> {
   const schema = `bench_dispatch_${process.pid}`;
   const stream = `BENCH_${process.pid}`;
   const open = async () =>
-    openJetStreamBroker(await openPostgresDriver(PG_URL, { schema }), { servers: 'nats://127.0.0.1:4222', stream, subjectPrefix: `bench${process.pid}`, maxQueued: TASKS * 2 });
+    openJetStreamBroker(await openPostgresDriver(PG_URL, { schema }), { servers: 'nats://127.0.0.1:4222', stream, subjectPrefix: `bench${process.pid}`, maxQueued: TASKS * 2, window: Number(process.env.BENCH_WINDOW ?? 8) });
   try {
     return await throughAimass(async () => {
       const submitter = await open();
