@@ -8,27 +8,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import pg from 'pg';
+import { dropTestSchemas, postgresUnavailable, TEST_POSTGRES_URL } from '../../../test/support/postgres.js';
 import { describeMetadataStoreConformance, rejectsWith } from '../../../test/support/metadata-store-conformance.js';
 import { openMetadataStore, openPostgresDriver, redactPostgresUri, SqlMetadataStore } from './index.js';
 import { toPostgresPlaceholders } from './postgres-driver.js';
 
-const SERVER = process.env.AIMASS_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-
-async function probe(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: SERVER, connectionTimeoutMillis: 3000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (e) {
-    return `PostgreSQL at ${redactPostgresUri(SERVER)} is not reachable (${(e as Error).message || (e as { code?: string }).code}); set AIMASS_TEST_POSTGRES_URL to run these tests`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const unreachable = await probe();
+const SERVER = TEST_POSTGRES_URL;
+const unreachable = await postgresUnavailable(SERVER);
 if (unreachable && process.env.CI) {
   test('PostgreSQL is reachable (required under CI)', () => {
     assert.fail(unreachable);
@@ -44,16 +30,7 @@ function newSchemaUri(extraParams = ''): string {
   return `${SERVER}${SERVER.includes('?') ? '&' : '?'}schema=${schema}${extraParams}`;
 }
 
-after(async () => {
-  if (unreachable || schemas.length === 0) return;
-  const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
-  try {
-    for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await admin.end();
-  }
-});
+after(() => (unreachable ? undefined : dropTestSchemas(schemas, SERVER)));
 
 describeMetadataStoreConformance({
   name: 'postgres',
