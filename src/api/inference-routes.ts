@@ -14,14 +14,27 @@
  * the next k bytes, in the order of the inputs. Outputs come back binary when the request asks (`binary_data`
  * on an output, `binary_data_output` on the request), with the same header on the response.
  */
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { AimassError, type ErrorCode } from '../core/index.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { AimassError } from '../core/index.js';
 import type { Registry } from '../registry/index.js';
-import type { HostTensor, HostTensors, ModelCache } from '../serve/index.js';
+import type { ModelCache } from '../serve/index.js';
 import { toApiError } from './error-handler.js';
 import { noteServedModel } from './metrics.js';
-import { DATATYPES, type Datatype, datatypeOf, datatypeOfHost, fromBinary, fromJson, hostTypeOf, metadataDatatype, toBinary, toJson } from './oip-tensors.js';
+import {
+  BINARY_MEDIA_TYPES,
+  DEFAULT_INFER_TIMEOUT_MS,
+  DEFAULT_MAX_REQUEST_BYTES,
+  INFERENCE_HEADER_LENGTH,
+  INFER_MEDIA_TYPES,
+  OIP_ERROR_CONTENT_TYPE,
+  TIMEOUT_HEADER,
+  oipFailure,
+  runInference,
+} from './oip-infer.js';
+import { DATATYPES, metadataDatatype } from './oip-tensors.js';
 import { MODEL_NAME } from './schemas.js';
+
+export { BINARY_MEDIA_TYPES, DEFAULT_INFER_TIMEOUT_MS, DEFAULT_MAX_REQUEST_BYTES, INFERENCE_HEADER_LENGTH, TIMEOUT_HEADER } from './oip-infer.js';
 
 export interface InferenceRoutesOptions {
   registry: Registry;
@@ -34,24 +47,7 @@ export interface InferenceRoutesOptions {
   maxRequestBytes?: number;
 }
 
-export const DEFAULT_INFER_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
-export const TIMEOUT_HEADER = 'x-aimass-timeout-ms';
-/** The binary tensor data extension's header: bytes of JSON at the start of the body (or response). */
-export const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
-/** Media types an inference body with binary tensor data may have (and application/json). */
-export const BINARY_MEDIA_TYPES = ['application/octet-stream', 'application/vnd.aimass.oip+binary'] as const;
-
 const TAGS = ['inference'];
-
-/** The status OIP clients expect for a catalog code (others keep the catalog's status). */
-const OIP_STATUS: Partial<Record<ErrorCode, number>> = {
-  NOT_FOUND: 404,
-  RESOURCE_EXHAUSTED: 503,
-  UNAVAILABLE: 503,
-  TIMEOUT: 504,
-  DATA_CORRUPT: 500,
-};
 
 // --- schemas -----------------------------------------------------------------------------------------------
 
@@ -155,27 +151,9 @@ const INFER_RESPONSE = {
   },
 } as const;
 
-// --- request types -----------------------------------------------------------------------------------------
-
 interface NameParams {
   name: string;
   version?: string;
-}
-
-export interface InferInput {
-  name: string;
-  shape: number[];
-  datatype: Datatype;
-  /** Absent when the input's bytes follow the JSON (binary tensor data). */
-  data?: unknown[];
-  parameters?: { binary_data_size?: number };
-}
-
-export interface InferRequest {
-  id?: string;
-  parameters?: { binary_data_output?: boolean };
-  inputs: InferInput[];
-  outputs?: { name: string; parameters?: { binary_data?: boolean } }[];
 }
 
 interface TensorSignature {
@@ -196,41 +174,18 @@ export const inferenceRoutes: FastifyPluginAsync<InferenceRoutesOptions> = async
 
   app.setErrorHandler((error: unknown, request, reply) => {
     const e = toApiError(error, request);
-    const status = OIP_STATUS[e.code] ?? e.status;
-    if (status >= 500) request.log.error({ err: error, code: e.code }, 'inference request failed');
+    const failure = oipFailure(e);
+    if (failure.status >= 500) request.log.error({ err: error, code: e.code }, 'inference request failed');
     else request.log.info({ code: e.code, message: e.message }, 'inference request refused');
-    if (e.code === 'RESOURCE_EXHAUSTED') void reply.header('retry-after', '1');
-    const hint = e.code === 'PAYLOAD_TOO_LARGE' ? ' (fewer samples per request, or binary tensor data, which is smaller than JSON); the server sets the limit with aimass serve --max-request-bytes' : '';
+    if (failure.retryAfter) void reply.header('retry-after', failure.retryAfter);
     void reply.removeHeader(INFERENCE_HEADER_LENGTH);
-    void reply.code(status).type('application/json; charset=utf-8').send({ error: e.message + hint });
+    void reply.code(failure.status).type(OIP_ERROR_CONTENT_TYPE).send(failure.body);
   });
 
-  // One parser for JSON and binary tensor data bodies, in this plugin only: with the header, the body is JSON
-  // and then the inputs' bytes; without it, all JSON (so a JSON client may send either media type).
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(['application/json', ...BINARY_MEDIA_TYPES], { parseAs: 'buffer' }, (request, body, done) => {
-    const buffer = body as Buffer;
-    const header = request.headers[INFERENCE_HEADER_LENGTH];
-    if (header === undefined) return parseJson(request, buffer.toString('utf8'), done);
-    const jsonLength = Number(header);
-    if (!/^\d+$/.test(String(header)) || jsonLength > buffer.length) {
-      return done(
-        new AimassError('INVALID_ARGUMENT', `${INFERENCE_HEADER_LENGTH} is "${String(header)}", but it must be the byte length of the JSON at the start of the ${buffer.length}-byte body`, {
-          header: INFERENCE_HEADER_LENGTH,
-        }),
-      );
-    }
-    parseJson(request, buffer.toString('utf8', 0, jsonLength), (error, json) => {
-      if (error) return done(error);
-      try {
-        attachBinaryData(json, buffer.subarray(jsonLength));
-        done(null, json);
-      } catch (e) {
-        done(e as Error);
-      }
-    });
-  });
+  // Inference bodies reach the handler as bytes: runInference parses them (JSON, or JSON then binary tensor
+  // data), as the server's fast lane does.
+  app.removeAllContentTypeParsers(); // in this plugin: any other media type (text/plain too) is 415
+  app.addContentTypeParser(INFER_MEDIA_TYPES as string[], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   /** The version metadata describes: exact, else the default alias, else the latest. */
   const resolve = async (name: string, version?: string) => {
@@ -300,16 +255,19 @@ export const inferenceRoutes: FastifyPluginAsync<InferenceRoutesOptions> = async
       },
     );
 
-    app.post<{ Params: NameParams; Body: InferRequest; Headers: { [TIMEOUT_HEADER]?: number } }>(
+    app.post<{ Params: NameParams; Body: Buffer }>(
       `${base}/infer`,
       {
         bodyLimit: o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
         logLevel: inferLogLevel,
         config: { inferenceMetrics: true },
+        // The schemas document the request; runInference checks params, headers and body itself (as the fast
+        // lane needs it to), with messages naming the field.
+        validatorCompiler: () => () => true,
         schema: {
           tags: TAGS,
           summary: `run ${which} on a request: JSON, or JSON then binary tensor data`,
-          consumes: ['application/json', ...BINARY_MEDIA_TYPES],
+          consumes: INFER_MEDIA_TYPES as string[],
           params,
           querystring: noQuery,
           headers: INFER_HEADERS,
@@ -317,122 +275,16 @@ export const inferenceRoutes: FastifyPluginAsync<InferenceRoutesOptions> = async
           response: { 200: INFER_RESPONSE, ...OIP_ERRORS },
         },
       },
-      async (request, reply: FastifyReply) => {
-        const { name, version } = request.params;
-        const ref = version === undefined ? name : `${name}:${version}`;
-        const model = await modelCache.get(ref);
-        noteServedModel(request, model.name, model.version);
-        const feeds = toFeeds(request.body.inputs, model.record.signature.inputs);
-        const wanted = request.body.outputs?.map((x) => x.name);
-        const outputNames = model.record.signature.outputs.map((x) => x.name);
-        for (const w of wanted ?? []) {
-          if (!outputNames.includes(w)) throw new AimassError('INVALID_ARGUMENT', `unknown output "${w}"; the model has ${outputNames.join(', ')}`);
-        }
-        const timeoutMs = request.headers[TIMEOUT_HEADER] ?? DEFAULT_INFER_TIMEOUT_MS;
-        const out = await modelCache.infer(ref, feeds, { timeoutMs });
-        const names = wanted ?? Object.keys(out);
-        const binaryByDefault = request.body.parameters?.binary_data_output === true;
-        const binary = (n: string) => request.body.outputs?.find((x) => x.name === n)?.parameters?.binary_data ?? binaryByDefault;
-        return sendInferResponse(reply, {
-          model_name: model.name,
-          model_version: String(model.version),
-          ...(request.body.id === undefined ? {} : { id: request.body.id }),
-          outputs: names.map((n) => ({ name: n, tensor: out[n], binary: binary(n) })),
-        });
+      async (request, reply) => {
+        if (Object.keys(request.query as object).length > 0) throw new AimassError('INVALID_ARGUMENT', `inference takes no query parameters; got ${Object.keys(request.query as object).join(', ')}`);
+        const answer = await runInference(
+          modelCache,
+          { ...request.params, body: request.body, headerLength: request.headers[INFERENCE_HEADER_LENGTH], timeout: request.headers[TIMEOUT_HEADER] },
+          (model) => noteServedModel(request, model.name, model.version),
+        );
+        if (answer.headerLength !== undefined) void reply.header(INFERENCE_HEADER_LENGTH, answer.headerLength);
+        return reply.type(answer.contentType).send(answer.body);
       },
     );
   }
 };
-
-// --- conversions -------------------------------------------------------------------------------------------
-
-/** Each input's bytes from a binary tensor data body, by the input object the JSON part parsed into. */
-const binaryData = new WeakMap<object, Uint8Array>();
-
-/**
- * Gives each input that has `parameters.binary_data_size` its slice of `binary`, in the order of the inputs;
- * the sizes must add up to the bytes there are. A body whose JSON is not a request is left to the schema.
- */
-function attachBinaryData(json: unknown, binary: Uint8Array): void {
-  const inputs = (json as { inputs?: unknown } | null)?.inputs;
-  let at = 0;
-  for (const input of Array.isArray(inputs) ? inputs : []) {
-    if (typeof input !== 'object' || input === null) continue;
-    const { name, parameters, data } = input as { name?: unknown; parameters?: { binary_data_size?: unknown }; data?: unknown };
-    const size = parameters?.binary_data_size;
-    if (size === undefined) continue;
-    const label = `input ${JSON.stringify(name) ?? '(unnamed)'}`;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-      throw new AimassError('INVALID_ARGUMENT', `${label} has binary_data_size ${JSON.stringify(size)}; it must be a whole number of bytes`, { input: name });
-    }
-    if (data !== undefined) throw new AimassError('INVALID_ARGUMENT', `${label} has both data and binary_data_size; give one`, { input: name });
-    if (at + size > binary.length) {
-      throw new AimassError('INVALID_ARGUMENT', `${label} has binary_data_size ${size}, but only ${binary.length - at} bytes of binary data remain after the inputs before it`, { input: name });
-    }
-    binaryData.set(input, binary.subarray(at, at + size));
-    at += size;
-  }
-  if (at !== binary.length) {
-    throw new AimassError('INVALID_ARGUMENT', `the body has ${binary.length} bytes of binary tensor data after the JSON, but the inputs' binary_data_size add up to ${at}`, { binaryBytes: binary.length, claimed: at });
-  }
-}
-
-/** The request's inputs as host tensors, checked against the model's inputs; failures name the input. */
-export function toFeeds(inputs: InferInput[], signature: readonly TensorSignature[]): HostTensors {
-  const expected = signature.map((s) => s.name).join(', ');
-  const feeds: HostTensors = {};
-  for (const input of inputs) {
-    const sig = signature.find((s) => s.name === input.name);
-    if (!sig) throw new AimassError('INVALID_ARGUMENT', `unknown input "${input.name}"; the model takes ${expected}`, { input: input.name });
-    if (feeds[input.name]) throw new AimassError('INVALID_ARGUMENT', `input "${input.name}" is given twice`, { input: input.name });
-    const datatype = datatypeOf(sig.dtype);
-    const type = datatype === undefined ? undefined : hostTypeOf(datatype);
-    if (!datatype || !type) throw new AimassError('UNSUPPORTED', `input "${input.name}" has element type ${sig.dtype}, which serving does not pass`, { input: input.name });
-    if (input.datatype !== datatype) {
-      throw new AimassError('INVALID_ARGUMENT', `input "${input.name}" has datatype ${input.datatype}, but the model takes ${datatype}`, { input: input.name });
-    }
-    const rankOk = input.shape.length === sig.shape.length;
-    if (!rankOk || sig.shape.some((d, i) => typeof d === 'number' && d >= 0 && d !== input.shape[i])) {
-      const want = sig.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-      throw new AimassError('INVALID_ARGUMENT', `input "${input.name}" has shape [${input.shape}], but the model takes [${want}] (-1: any size)`, { input: input.name });
-    }
-    const bytes = binaryData.get(input);
-    let data;
-    if (bytes) data = fromBinary(type, bytes, input.shape, input.name);
-    else if (input.data) data = fromJson(type, input.data, input.shape, input.name);
-    else throw new AimassError('INVALID_ARGUMENT', `input "${input.name}" has no data; give "data", or "parameters": {"binary_data_size": …} with the bytes after the JSON`, { input: input.name });
-    feeds[input.name] = { type, data, dims: input.shape };
-  }
-  const missing = signature.filter((s) => !feeds[s.name]).map((s) => s.name);
-  if (missing.length) throw new AimassError('INVALID_ARGUMENT', `missing input${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}`, { missing });
-  return feeds;
-}
-
-interface InferResponse {
-  model_name: string;
-  model_version: string;
-  id?: string;
-  outputs: { name: string; tensor: HostTensor; binary: boolean }[];
-}
-
-/**
- * Answers in JSON, or, when any output is to go as binary tensor data, as the JSON (its length in the
- * Inference-Header-Content-Length header) followed by those outputs' bytes in the order they are listed.
- */
-function sendInferResponse(reply: FastifyReply, r: InferResponse): FastifyReply {
-  const chunks: Uint8Array[] = [];
-  const outputs = r.outputs.map(({ name, tensor, binary }) => {
-    const head = { name, shape: [...tensor.dims], datatype: datatypeOfHost(tensor.type) };
-    if (!binary) return { ...head, data: toJson(tensor) };
-    const bytes = toBinary(tensor);
-    chunks.push(bytes);
-    return { ...head, parameters: { binary_data_size: bytes.length } };
-  });
-  const body = { model_name: r.model_name, model_version: r.model_version, ...(r.id === undefined ? {} : { id: r.id }), outputs };
-  if (chunks.length === 0) return reply.send(body);
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  return reply
-    .header(INFERENCE_HEADER_LENGTH, json.length)
-    .type(BINARY_MEDIA_TYPES[0])
-    .send(Buffer.concat([json, ...chunks]));
-}

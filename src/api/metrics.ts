@@ -38,6 +38,24 @@ export const METRICS_PATH = '/metrics';
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+/**
+ * What a server path outside Fastify's hooks (the inference fast lane) reports per request, so that it counts
+ * in the same series as the route.
+ */
+export interface RequestRecorder {
+  /** A finished inference request; `model`/`version` undefined when it reached no model. */
+  inference(name: string, version: string | undefined, served: { model: string; version: number } | undefined, status: number, seconds: number): void;
+  /** A failed request, by catalog error code. */
+  error(code: string): void;
+}
+
+const recorders = new WeakMap<FastifyInstance, RequestRecorder>();
+
+/** The recorder of `app`'s metrics (installMetrics has run on it), if any. */
+export function requestRecorderOf(app: FastifyInstance): RequestRecorder | undefined {
+  return recorders.get(app);
+}
+
 /** The model version that served each request, as its handler noted it. */
 const served = new WeakMap<FastifyRequest, { model: string; version: string }>();
 
@@ -57,7 +75,11 @@ export function installMetrics(app: FastifyInstance, o: MetricsOptions = {}): Re
   });
 
   const cache = o.modelCache;
-  if (cache) installInferenceMetrics(app, registry, cache);
+  const inference = cache ? installInferenceMetrics(app, registry, cache) : undefined;
+  recorders.set(app, {
+    inference: (name, version, served, status, seconds) => inference?.(served ? { model: served.model, version: String(served.version) } : unservedLabels(cache!, name, version), status, seconds),
+    error: (code) => errors.inc({ code }),
+  });
 
   void app.register(async (scope) => {
     scope.get(
@@ -76,7 +98,10 @@ export function installMetrics(app: FastifyInstance, o: MetricsOptions = {}): Re
   return registry;
 }
 
-function installInferenceMetrics(app: FastifyInstance, registry: Registry, cache: ModelCache): void {
+type Labels = { model: string; version: string };
+
+/** Installs the inference metrics; returns how to record one request (what the onResponse hook does). */
+function installInferenceMetrics(app: FastifyInstance, registry: Registry, cache: ModelCache): (labels: Labels, status: number, seconds: number) => void {
   const registers = [registry];
   const requests = new Counter({
     name: 'aimass_inference_requests_total',
@@ -126,17 +151,30 @@ function installInferenceMetrics(app: FastifyInstance, registry: Registry, cache
     stop();
   });
 
+  // prom-client hashes the labels on every call; the children for each label set are kept instead.
+  const children = new Map<string, { requests: { inc(): void }; latency: { observe(v: number): void } }>();
+  const record = (labels: Labels, status: number, seconds: number) => {
+    const key = `${labels.model}\u0000${labels.version}\u0000${status}`;
+    let child = children.get(key);
+    if (!child) {
+      if (children.size > 10_000) children.clear(); // bounded: the series themselves are bounded by unservedLabels
+      child = { requests: requests.labels({ ...labels, status: String(status) }), latency: latency.labels(labels) };
+      children.set(key, child);
+    }
+    child.requests.inc();
+    child.latency.observe(seconds);
+  };
   app.addHook('onResponse', async (request, reply) => {
     if (!request.routeOptions.config.inferenceMetrics) return;
-    const labels = served.get(request) ?? unservedLabels(request, cache);
-    requests.inc({ ...labels, status: String(reply.statusCode) });
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const { name, version } = (request.params ?? {}) as { name?: unknown; version?: unknown };
+    const labels = served.get(request) ?? unservedLabels(cache, name, version);
+    record(labels, reply.statusCode, reply.elapsedTime / 1000);
   });
+  return record;
 }
 
 /** Labels of a request that reached no model: the model and version it named where loaded, else "". */
-function unservedLabels(request: FastifyRequest, cache: ModelCache): { model: string; version: string } {
-  const { name, version } = (request.params ?? {}) as { name?: unknown; version?: unknown };
+function unservedLabels(cache: ModelCache, name: unknown, version: unknown): Labels {
   const loaded = cache.list().filter((m) => m.name === name);
   if (loaded.length === 0) return { model: '', version: '' };
   return { model: String(name), version: loaded.some((m) => String(m.version) === version) ? String(version) : '' };

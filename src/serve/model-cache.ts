@@ -228,6 +228,18 @@ export class ModelCache {
     return model;
   }
 
+  /**
+   * The loaded, ready version a request for `name` (or `name` `version`) reaches now, or undefined when it would
+   * have to be resolved or loaded first (then use get). No parsing: the hot path's lookup.
+   */
+  peek(name: string, version?: number): ServedModel | undefined {
+    const key = version === undefined ? this.routes.get(name) : keyOf(name, version);
+    const model = key === undefined ? undefined : this.models.get(key);
+    if (!model || model.state !== 'ready') return undefined;
+    this.touch(key!, model);
+    return model;
+  }
+
   /** Runs a request on the model a reference names; a loaded model takes it without waiting on the registry. */
   infer(ref: string, feeds: HostTensors, o?: SubmitOptions): Promise<HostTensors> {
     let hit: ServedModel | undefined;
