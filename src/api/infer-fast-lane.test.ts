@@ -5,6 +5,7 @@
 // metrics series, and refuses oversize bodies with 413.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -135,7 +136,7 @@ test('a body over the limit is 413 from the lane, declared or streamed', async (
   async function* chunks() {
     for (let i = 0; i < 10; i++) yield Buffer.alloc(1024, 0x20);
   }
-  const streamed = await request(`${base}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks() });
+  const streamed = await request(`${base}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Readable.from(chunks()) });
   assert.equal(streamed.statusCode, 413);
   await streamed.body.dump();
 });

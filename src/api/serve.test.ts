@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { aimassBin } from '../../test/support/cli.js';
+import { aimass, aimassBin, jsonOf } from '../../test/support/cli.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 const tempDir = useTempDirs('api-serve');
@@ -44,11 +44,16 @@ test('aimass serve logs its URL, answers over HTTP, and exits 0 on SIGTERM', asy
     assert.equal(tooLarge.statusCode, 413);
     assert.match(((await tooLarge.body.json()) as { error: string }).error, /limit of 2048 bytes/);
 
+    // the server also runs queued tasks on the embedded dispatcher: no separate worker needed
+    assert.match(stderr, /running queued tasks \(1 at a time\)/);
+    const done = jsonOf<{ state: string; result: unknown }>(await aimass(['--json', 'tasks', 'submit', 'noop', '--payload', '{"echo":"hi"}', '--wait'], { AIMASS_HOME: home }, 60_000));
+    assert.equal(done.state, 'succeeded');
+
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = await exited;
     assert.equal(code, 0, stderr);
-    assert.match(stderr, /SIGTERM: finishing requests in flight and closing/);
+    assert.match(stderr, /SIGTERM: finishing requests and tasks in flight and closing/);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

@@ -4,14 +4,21 @@
  * schedule. Runs until SIGINT or SIGTERM, then stops taking requests, lets the ones in flight finish, waits for a
  * running backup, unloads the served models and closes the stores. Models are served for inference under /v2
  * (Open Inference Protocol v2), each loaded from the registry on its first request.
+ *
+ * It also runs queued tasks (training runs, backups, … submitted with `aimass tasks submit` or by other commands)
+ * on the embedded dispatcher, a task at a time by default, so one process is the whole platform on a laptop;
+ * `--task-slots 0` turns that off (e.g. when separate `aimass worker` nodes run them).
  */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { buildApp } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
 import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
 import { ModelCache, type ModelCacheOptions } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
+import { TaskWorker } from '../../dispatch/index.js';
 import type { CliContext } from '../context.js';
+import { builtinHandlers, openTaskBroker } from './tasks.js';
 
 interface ServeOptions {
   port?: string;
@@ -24,6 +31,7 @@ interface ServeOptions {
   maxBatchSize?: string;
   maxQueueDelayUs?: string;
   maxRequestBytes?: string;
+  taskSlots?: string;
 }
 
 const DEFAULT_BACKUP_KEEP = 10;
@@ -42,6 +50,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--max-batch-size <n>', 'most samples merged into one batch by dynamic batching; 1 turns batching off (default 16)')
     .option('--max-request-bytes <size>', 'largest inference request body, e.g. 16MiB or 1000000; larger ones are refused with 413 (default 64MiB)')
     .option('--max-queue-delay-us <n>', 'longest a request waits for others to share its batch while every worker is busy, in µs (default 500)')
+    .option('--task-slots <n>', 'queued tasks (training runs, backups, …) this server runs at once on the embedded dispatcher; 0: none (default 1)')
     .action(async (o: ServeOptions) => {
       const config = context.config();
       const port = o.port === undefined ? config.port : portNumber(o.port);
@@ -49,11 +58,13 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const backup = backupPlan(o);
       const serving = servingOptions(o);
       const maxRequestBytes = o.maxRequestBytes === undefined ? undefined : byteSize(o.maxRequestBytes, '--max-request-bytes');
+      const taskSlots = o.taskSlots === undefined ? 1 : wholeNumber(o.taskSlots, '--task-slots', 0);
       const logger = createLogger({ level: config.logLevel, name: 'api' });
 
       const registry = await openRegistry(config, context.env);
       let target: ArtifactStore | undefined;
       let scheduler: BackupScheduler | undefined;
+      let tasks: { worker: TaskWorker; close(): Promise<void> } | undefined;
       const modelCache = new ModelCache(registry, {
         ...serving,
         // a moved alias (e.g. `aimass models alias` or a rollback from another process) reaches requests within a second
@@ -81,20 +92,46 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
           throw e;
         });
-        context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2)${backup ? `; backing up every ${o.backupEvery}` : ''}; Ctrl-C stops\n`);
+        if (taskSlots > 0) tasks = await startTaskWorker(config, taskSlots, logger);
+        context.stderr.write(
+          `AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2)${backup ? `; backing up every ${o.backupEvery}` : ''}${tasks ? `; running queued tasks (${taskSlots} at a time)` : ''}; Ctrl-C stops\n`,
+        );
         const signal = await nextSignal(() => {
           context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
           process.exit(1);
         });
-        context.stderr.write(`${signal}: finishing requests in flight and closing\n`);
+        context.stderr.write(`${signal}: finishing requests${tasks ? ' and tasks' : ''} in flight and closing\n`);
         await app.close();
       } finally {
+        await tasks?.close();
         await scheduler?.stop();
         await modelCache.close();
         await target?.close();
         await registry.close();
       }
     });
+}
+
+/** A task worker node on the embedded dispatcher (the configured metadata store), as `aimass worker` runs one. */
+async function startTaskWorker(config: ReturnType<CliContext['config']>, slots: number, logger: ReturnType<typeof createLogger>): Promise<{ worker: TaskWorker; close(): Promise<void> }> {
+  const broker = await openTaskBroker(config);
+  const node = { id: `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-serve`, cpu: config.threads, memoryMb: 4096, kinds: ['any' as const], labels: {} };
+  const worker = new TaskWorker({ broker, node, handlers: builtinHandlers(), logger, maxConcurrent: slots });
+  worker.on('task-started', (t: { taskId: string }) => logger.info({ task: t.taskId }, `task ${t.taskId} started`));
+  worker.on('task-ended', (t: { taskId: string; outcome?: string }) => logger.info({ task: t.taskId, outcome: t.outcome }, `task ${t.taskId} ended: ${t.outcome ?? ''}`));
+  worker.start();
+  return {
+    worker,
+    close: async () => {
+      await worker.stop({ drain: true });
+      await broker.close();
+    },
+  };
+}
+
+function wholeNumber(text: string, flag: string, min: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
+  return Number(text);
 }
 
 /** Resolves with the first SIGINT or SIGTERM; a second one calls `force`. */
@@ -129,11 +166,7 @@ function byteSize(text: string, flag: string): number {
 
 /** ModelCache options from the command line; what is not given keeps ModelCache's default. */
 function servingOptions(o: ServeOptions): ModelCacheOptions {
-  const whole = (text: string | undefined, flag: string, min: number): number | undefined => {
-    if (text === undefined) return undefined;
-    if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
-    return Number(text);
-  };
+  const whole = (text: string | undefined, flag: string, min: number): number | undefined => (text === undefined ? undefined : wholeNumber(text, flag, min));
   const maxBatchSize = whole(o.maxBatchSize, '--max-batch-size', 1);
   const maxQueueDelayUs = whole(o.maxQueueDelayUs, '--max-queue-delay-us', 0);
   return {
