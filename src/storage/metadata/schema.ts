@@ -164,6 +164,39 @@ const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 3,
+    name: 'tuning: studies and their trials',
+    statements: (d) => {
+      const t = textColumn(d);
+      // Times are epoch milliseconds (the tune module's records carry them so); parameters, distributions,
+      // values, intermediate values and attributes are JSON text, read and written whole.
+      return [
+        `CREATE TABLE studies (
+          id ${t} PRIMARY KEY,
+          name ${t} NOT NULL UNIQUE,
+          directions ${t} NOT NULL,
+          user_attrs ${t} NOT NULL,
+          created_ms BIGINT NOT NULL
+        )`,
+        `CREATE TABLE trials (
+          study_id ${t} NOT NULL REFERENCES studies (id),
+          number INTEGER NOT NULL,
+          state ${t} NOT NULL CHECK (state IN ('running', 'complete', 'pruned', 'failed')),
+          params ${t} NOT NULL,
+          distributions ${t} NOT NULL,
+          trial_values ${t},
+          intermediate ${t} NOT NULL,
+          user_attrs ${t} NOT NULL,
+          system_attrs ${t} NOT NULL,
+          started_ms BIGINT NOT NULL,
+          finished_ms BIGINT,
+          PRIMARY KEY (study_id, number)
+        )`,
+        'CREATE INDEX trials_by_state ON trials (study_id, state, number)',
+      ];
+    },
+  },
 ];
 
 /** The schema version this code reads and writes (the newest migration). */
