@@ -14,6 +14,8 @@ type Register = (program: Command, context: CliContext) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   info: async () => (await import('./commands/info.js')).registerInfoCommand,
   train: async () => (await import('./commands/train.js')).registerTrainCommand,
+  run: async () => (await import('./commands/run.js')).registerRunCommand,
+  quickstart: async () => (await import('./commands/quickstart.js')).registerQuickstartCommand,
   data: async () => (await import('./commands/data.js')).registerDataCommand,
   datasets: async () => (await import('./commands/datasets.js')).registerDatasetsCommand,
   models: async () => (await import('./commands/models.js')).registerModelsCommand,

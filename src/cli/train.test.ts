@@ -209,7 +209,7 @@ describe('aimass datasets', () => {
   test('an unknown data set fails with NOT_FOUND, naming the known ones', async () => {
     const out = join(await tempDir(), 'data');
     const r = await aimass(['datasets', 'export', 'imagenet', '--out', out]);
-    assertFailed(r, 1, /^error \[NOT_FOUND\]: no reference data set "imagenet"; known: mnist\n/);
+    assertFailed(r, 1, /^error \[NOT_FOUND\]: no reference data set "imagenet"; known: mnist, spam-assassin\n/);
     assert.equal(existsSync(out), false);
   });
 });

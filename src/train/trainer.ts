@@ -42,6 +42,11 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Aborting stops the run after the current step; the last epoch's checkpoint stays for resuming. */
   signal?: AbortSignal;
+  /**
+   * Awaited after each epoch's checkpoint, before the next epoch starts: a tuning trial reports the epoch's
+   * metric here and asks its pruner, aborting `signal` to stop the run before another step is taken.
+   */
+  onEpochEnd?: (record: EpochRecord) => void | Promise<void>;
 }
 
 export interface TrainResult {
@@ -202,6 +207,10 @@ export async function train(spec: TrainSpec, data: PreparedData, o: TrainOptions
     o.onEvent?.({ type: 'epoch', record });
     o.onEvent?.({ type: 'checkpoint', epoch: epoch + 1, dir: o.runDir });
     if (stoppedEarly) o.onEvent?.({ type: 'early_stop', epoch: epoch + 1, bestEpoch: best!.epoch });
+    await o.onEpochEnd?.(record);
+    if (o.signal?.aborted && epoch + 1 < spec.epochs && !stoppedEarly) {
+      throw new AimassError('CANCELLED', `training was stopped after epoch ${epoch + 1}; resume from its checkpoint`);
+    }
   }
 
   const finalWeights = bestWeights ?? new Map([...runner.weights()].map(([k, t]) => [k, Float32Array.from(t)]));

@@ -17,6 +17,7 @@ import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '
 import { ModelCache, type ModelCacheOptions } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import { TaskWorker } from '../../dispatch/index.js';
+import { nextSignal } from '../api-server.js';
 import type { CliContext } from '../context.js';
 import { builtinHandlers, openTaskBroker } from './tasks.js';
 
@@ -132,21 +133,6 @@ async function startTaskWorker(config: ReturnType<CliContext['config']>, slots: 
 function wholeNumber(text: string, flag: string, min: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
   return Number(text);
-}
-
-/** Resolves with the first SIGINT or SIGTERM; a second one calls `force`. */
-function nextSignal(force: () => void): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-    const first = (signal: NodeJS.Signals) => {
-      for (const s of signals) {
-        process.off(s, first);
-        process.once(s, force);
-      }
-      resolve(signal);
-    };
-    for (const s of signals) process.on(s, first);
-  });
 }
 
 function portNumber(text: string): number {
