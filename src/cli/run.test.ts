@@ -83,7 +83,7 @@ describe('aimass run on a small text pipeline', () => {
     const bad = await writeSpec(dir, { ...textSpec(), model: { type: 'cnn' }, data: { format: 'jsonl', path: 'gone.jsonl' }, tune: {}, gate: 'accuracy >= 0.9 and f2 > 1' }, 'bad.json');
     const r = await aimass(['run', bad, '--no-serve'], env);
     assertFailed(r, 1, /^error \[INVALID_SPEC\]: the pipeline spec .*bad\.json has \d problem\(s\); fix each one listed and run again$/m);
-    for (const line of [/^ {2}- data\.path: file not found: .*gone\.jsonl$/m, /^ {2}- model\.input: a cnn needs its input shape/m, /^ {2}- tune: the tune step comes with src\/tune/m, /^ {2}- gate: column 21: unknown metric "f2"/m]) {
+    for (const line of [/^ {2}- data\.path: file not found: .*gone\.jsonl$/m, /^ {2}- model\.input: a cnn needs its input shape/m, /^ {2}- tune\.space: /m, /^ {2}- gate: column 21: unknown metric "f2"/m]) {
       assert.match(r.stderr, line);
     }
   });

@@ -78,8 +78,8 @@ test('a bad spec is rejected with every problem listed, each naming its field', 
     /^data\.path: file not found: .*nowhere\.jsonl/,
     /^model\.type: unknown model "resnet"; the models are mlp, cnn/,
     /^train\.epoch: unknown field/,
-    /^tune: the tune step comes with src\/tune/,
-    /^on_fail: retune .* comes with the tune step/,
+    /^tune\.space: /,
+    /^tune: give train\.grid or tune, not both/,
     /^gate: column \d+: /,
   ];
   for (const pattern of expected) assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n${problems.join('\n')}`);
@@ -177,6 +177,37 @@ describe('a text pipeline run twice', () => {
     const v = await ws.registry.resolve('mails-retrain', 'production');
     assert.equal(v.params.epochs, 2);
     assert.equal(v.params.round, 1);
+  });
+
+  test('tune: trials of a seeded study, the best on validation evaluated; a re-run replays them all from the cache', async () => {
+    const tune = { trials: 3, sampler: 'tpe', seed: 3, space: { 'optimizer.lr': { type: 'float', low: 0.001, high: 0.2, log: true } } };
+    const spec = textSpec({ name: 'mails-tune', tune, register: { model: 'mails-tune' } });
+    const first = await ws.run(spec);
+    assert.equal(first.passed, true);
+    const trials = first.steps.filter((s) => s.step === 'train');
+    assert.equal(trials.length, 3);
+    const lrs = trials.map((s) => Number(/optimizer\.lr=([\d.e-]+)/.exec(s.summary)?.[1]));
+    assert.equal(new Set(lrs).size, 3, `three different learning rates: ${lrs}`);
+    for (const lr of lrs) assert.ok(lr >= 0.001 && lr <= 0.2, `${lr} inside the space`);
+    const v = await ws.registry.resolve('mails-tune', 'production');
+    assert.ok(lrs.includes(Number((v.params.optimizer as { lr: number }).lr)), 'the registered version is one of the trials');
+    const again = await ws.run(spec);
+    assert.deepEqual(
+      again.steps.filter((s) => s.step === 'train').map((s) => s.status),
+      ['cached', 'cached', 'cached'],
+      'same seed, same results: the same trials, found finished',
+    );
+  });
+
+  test('on_fail: retune runs more trials of the same study when the gate fails', async () => {
+    const tune = { trials: 2, sampler: 'random', seed: 1, space: { 'optimizer.lr': { type: 'float', low: 0.001, high: 0.2, log: true } } };
+    const r = await ws.run(textSpec({ name: 'mails-retune', tune, gate: 'accuracy >= 0.5 and accuracy > 1', on_fail: { action: 'retune', max_rounds: 1, trials_factor: 1.5 }, register: { model: 'mails-retune' } }));
+    assert.equal(r.passed, false);
+    assert.equal(r.rounds, 2);
+    const trains = r.steps.filter((s) => s.step === 'train');
+    assert.deepEqual(trains.map((s) => s.round ?? 0), [0, 0, 1, 1, 1], 'two trials, then three more');
+    assert.match(trains[4].summary, /trial 5\/5/);
+    assert.equal(await ws.registry.meta.getModel('mails-retune'), null, 'nothing registered');
   });
 });
 

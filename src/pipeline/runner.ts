@@ -1,7 +1,12 @@
-// Runs a pipeline: data → features → train (a grid of configurations, or one) → evaluate → gate → register →
-// promote, each step skipped when it finished before with the same inputs (see step-store.ts). When the gate
-// fails and `on_fail: retrain` is set, a further training round with a larger budget (epochs × epochs_factor)
-// follows, up to max_rounds times; when it still fails, nothing is registered and the alias stays where it is.
+// Runs a pipeline: data → features → train (one configuration, a grid, or a tuning study) → evaluate → gate →
+// register → promote, each step skipped when it finished before with the same inputs (see step-store.ts). When
+// the gate fails and `on_fail: retrain` is set, a further training round with a larger budget (epochs ×
+// epochs_factor) follows, up to max_rounds times; `on_fail: retune` runs further trials of the same study
+// instead; when it still fails, nothing is registered and the alias stays where it is.
+//
+// A tuning study lives in memory and is rebuilt on every run: its sampler is seeded by trial number, so the same
+// spec asks the same trials in the same order, and each trial's training is a cached train step — a re-run (or a
+// resumed one) replays the finished trials from the cache and continues where the last run stopped.
 // Serving is the caller's: the result names the model reference to serve.
 //
 //   data ─> features ─> train ×(grid) ─> evaluate ─> gate ─┬─ passed ─> register ─> promote ─> (caller) serve
@@ -17,7 +22,8 @@ import type { PipelineEvent, PipelineResult, Promotion, RegisteredVersion, StepN
 import { type FeaturesResult, runFeaturesStep } from './features-step.js';
 import { type GateOutcome, findBaseline, gateMetricProblems, runGate } from './gate-step.js';
 import { runPromoteStep, runRegisterStep, stillRegistered } from './register-step.js';
-import { type PipelineSpec, gridCombinations } from './spec.js';
+import { CmaEsSampler, GeneticSampler, GpSampler, InMemoryStudyStorage, QmcSampler, RandomSampler, type Sampler, type Study, TpeSampler, createStudy } from '../tune/index.js';
+import { type PipelineSpec, type TuneSpec, gridCombinations } from './spec.js';
 import { StepStore, stepKey } from './step-store.js';
 import { type TrainOutcome, configurationSpec, runTrainStep } from './train-step.js';
 
@@ -120,6 +126,25 @@ const combinationText = (c: Record<string, unknown>) =>
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
 
+/** The study's sampler, seeded: the same seed asks the same trials given the same results. */
+function samplerFor(tune: TuneSpec): Sampler {
+  const seed = tune.seed;
+  switch (tune.sampler) {
+    case 'random':
+      return new RandomSampler({ seed });
+    case 'qmc':
+      return new QmcSampler({ seed });
+    case 'gp':
+      return new GpSampler({ seed });
+    case 'ga':
+      return new GeneticSampler({ seed });
+    case 'cmaes':
+      return new CmaEsSampler({ seed });
+    default:
+      return new TpeSampler({ seed });
+  }
+}
+
 /** Runs `spec` to the end (or to the failing gate); throws on bad data, a failing step or an interruption. */
 export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions): Promise<PipelineResult> {
   const home = pipelineHome(o.config, spec.name);
@@ -172,32 +197,59 @@ export async function runPipeline(spec: PipelineSpec, o: RunPipelineOptions): Pr
     };
   };
 
-  // round 0: every configuration of the grid (or the one configuration), the best on validation kept
-  const combos = gridCombinations(spec.train.grid);
-  if (combos.length > 1) {
-    run.note('train')(
-      `tuning round: a tiny grid of ${combos.length} configurations (${Object.keys(spec.train.grid!).join(', ')}), each trained and compared on ${spec.train.select}; the best is evaluated. (A stand-in: the tune step of src/tune will search properly.)`,
-    );
-  }
   let best: { t: TrainOutcome; key: string } | undefined;
-  for (const [i, combo] of combos.entries()) {
-    const what = combos.length > 1 ? `grid ${i + 1}/${combos.length} (${combinationText(combo)})` : 'training';
-    const { key, outcome } = trainOne(combo, what, 0);
-    const t = await outcome;
-    const better = (a: number | null, b: number | null) => a !== null && (b === null || (spec.train.select === 'val_loss' ? a < b : a > b));
+  const better = (a: number | null, b: number | null) => a !== null && (b === null || (spec.train.select === 'val_loss' ? a < b : a > b));
+  const consider = (t: TrainOutcome, key: string) => {
     if (!best || better(t.selectValue, best.t.selectValue)) best = { t, key };
+  };
+
+  // tuning: trials of a seeded study, each a cached train step, the best on validation kept
+  let study: Study | undefined;
+  let trialsAsked = 0;
+  const tuneRound = async (tune: TuneSpec, trials: number, round: number) => {
+    study ??= await createStudy({ name: spec.name, storage: new InMemoryStudyStorage(), direction: spec.train.select === 'val_loss' ? 'minimize' : 'maximize', sampler: samplerFor(tune) });
+    const total = trialsAsked + trials;
+    for (; trialsAsked < total; ) {
+      const trial = await study.ask(tune.space);
+      const params = { ...trial.params };
+      trialsAsked++;
+      const { key, outcome } = trainOne(params, `trial ${trialsAsked}/${total} (${combinationText(params)})`, round);
+      const t = await outcome;
+      await study.tell(trial, t.selectValue === null ? { state: 'failed' } : t.selectValue);
+      consider(t, key);
+    }
+    run.note('train')(`best of ${trialsAsked} trials on ${spec.train.select}: ${combinationText(best!.t.combination)} (${best!.t.selectValue?.toFixed(4) ?? '-'})`);
+  };
+
+  if (spec.tune) {
+    run.note('train')(`tuning round: ${spec.tune.trials} trials of the ${spec.tune.sampler} sampler (seed ${spec.tune.seed}) over ${Object.keys(spec.tune.rawSpace).join(', ')}, compared on ${spec.train.select}; the best is evaluated`);
+    await tuneRound(spec.tune, spec.tune.trials, 0);
+  } else {
+    // every configuration of the grid (or the one configuration)
+    const combos = gridCombinations(spec.train.grid);
+    if (combos.length > 1) run.note('train')(`a grid of ${combos.length} configurations (${Object.keys(spec.train.grid!).join(', ')}), each trained and compared on ${spec.train.select}; the best is evaluated`);
+    for (const [i, combo] of combos.entries()) {
+      const what = combos.length > 1 ? `grid ${i + 1}/${combos.length} (${combinationText(combo)})` : 'training';
+      const { key, outcome } = trainOne(combo, what, 0);
+      consider(await outcome, key);
+    }
+    if (combos.length > 1) run.note('train')(`best of the grid on ${spec.train.select}: ${combinationText(best!.t.combination)} (${best!.t.selectValue?.toFixed(4) ?? '-'})`);
   }
-  if (combos.length > 1) run.note('train')(`best of the grid on ${spec.train.select}: ${combinationText(best!.t.combination)} (${best!.t.selectValue?.toFixed(4) ?? '-'})`);
 
   const modelName = spec.register?.model ?? spec.name;
   const alias = spec.register?.alias;
-  const maxRounds = spec.onFail.action === 'retrain' ? spec.onFail.maxRounds : 0;
+  const maxRounds = spec.onFail.action === 'stop' ? 0 : spec.onFail.maxRounds;
+  let roundTrials = spec.tune?.trials ?? 0;
   let gate: GateOutcome | undefined;
   let evaluation: EvaluationResult | undefined;
   let evaluateKey = '';
   let round = 0;
   for (; ; round++) {
-    if (round > 0) {
+    if (round > 0 && spec.onFail.action === 'retune' && spec.tune) {
+      roundTrials = Math.max(1, Math.round(roundTrials * spec.onFail.trialsFactor));
+      run.note('train')(`tuning round ${round} of at most ${maxRounds}: the gate failed (${gate!.failed.join('; ')}); ${roundTrials} more trials of the same study`);
+      await tuneRound(spec.tune, roundTrials, round);
+    } else if (round > 0) {
       const epochs = Math.round(best!.t.trainSpec.epochs * spec.onFail.epochsFactor);
       run.note('train')(`retraining round ${round} of at most ${maxRounds}: the gate failed (${gate!.failed.join('; ')}); training ${combinationText(best!.t.combination) || 'the configuration'} for ${epochs} epochs instead of ${best!.t.trainSpec.epochs}`);
       const { key, outcome } = trainOne(best!.t.combination, `retraining round ${round} (${epochs} epochs)`, round, epochs);

@@ -1,12 +1,12 @@
-// The pipeline spec: the whole job described once — data, features, model, training (or, once src/tune is
-// wired in, tuning), evaluation, gate, what to do when the gate fails, registration and serving — read from YAML
+// The pipeline spec: the whole job described once — data, features, model, training (or tuning), evaluation, gate, what to do when the gate fails, registration and serving — read from YAML
 // or JSON and validated before any work starts, every problem listed with its path. Data paths are relative to
 // the spec file.
 //
 //   name: digits
 //   data:     { format: image-csv, train: ../data/mnist_train.csv, test: ../data/mnist_test.csv, validation: 0.1 }
 //   model:    { type: cnn, input: [1, 28, 28], blocks: [{ filters: 16, pool: 2 }], dense: [64] }
-//   train:    { epochs: 2, batchSize: 64, optimizer: { type: adam, lr: 0.001 }, grid: { optimizer.lr: [0.001, 0.003] } }
+//   train:    { epochs: 2, batchSize: 64, optimizer: { type: adam, lr: 0.001 } }
+//   tune:     { trials: 6, sampler: tpe, seed: 0, space: { optimizer.lr: { type: float, low: 0.0003, high: 0.01, log: true } } }
 //   gate:     accuracy >= 0.95 and min_class_recall >= 0.9 and accuracy >= baseline.accuracy - 0.01
 //   on_fail:  { action: retrain, max_rounds: 2, epochs_factor: 2 }
 //   register: { model: digits, alias: production }
@@ -15,8 +15,9 @@
 // Owns the decisions: text data is featurized (TF-IDF or hashing, the `features` section) and feeds an mlp or
 // linear model whose input width and class count the pipeline fills in; image data (`image-csv`) feeds its
 // pixels, scaled, to any model; `train.grid` trains every combination of the listed values (dotted paths into
-// the training settings or the model) and keeps the best on validation — a small stand-in for the tune step;
-// `tune:` and `on_fail: retune` are reserved for src/tune and rejected, saying so, until it is wired in.
+// the training settings or the model) and keeps the best on validation; `tune:` searches a src/tune space over
+// the same dotted paths with a sampler (a seeded study, so a re-run asks the same trials and finds them cached),
+// and `on_fail: retune` continues that study with a larger budget when the gate fails.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -25,6 +26,7 @@ import { gateSyntaxErrors } from '../eval/index.js';
 import { TextPipelineSpecSchema, type TextPipelineSpecInput } from '../features/index.js';
 import { MODEL_TYPES, ModelSpecSchema } from '../models/index.js';
 import { TrainSpecSchema } from '../train/index.js';
+import { type SearchSpace, parseSearchSpace } from '../tune/index.js';
 import { gateMetricProblems } from './gate-step.js';
 
 const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore, starting with a letter or digit');
@@ -93,7 +95,16 @@ const TopSchema = z.strictObject({
       select: z.enum(['val_accuracy', 'val_loss']).default('val_accuracy'),
     })
     .default({ select: 'val_accuracy' }),
-  tune: z.unknown().optional(),
+  tune: z
+    .strictObject({
+      /** A src/tune declarative space whose names are dotted paths, as train.grid's. */
+      space: z.record(z.string(), z.unknown()),
+      /** Trials of the first tuning round. */
+      trials: z.number().int().min(1).max(500).default(6),
+      sampler: z.enum(['random', 'qmc', 'tpe', 'gp', 'ga', 'cmaes']).default('tpe'),
+      seed: z.number().int().min(0).default(0),
+    })
+    .optional(),
   evaluate: z
     .strictObject({
       /** Single-sample predictions timed for the report's latency (0: none, and latency metrics are undefined). */
@@ -113,9 +124,11 @@ const TopSchema = z.strictObject({
           action: z.enum(ON_FAIL_ACTIONS),
           max_rounds: z.number().int().min(1).max(10).default(2),
           epochs_factor: z.number().gt(1).max(100).default(2),
+          /** retune: each further round runs this many times the trials of the round before. */
+          trials_factor: z.number().gt(0).max(100).default(1),
         }),
       ],
-      { error: `expected ${ON_FAIL_ACTIONS.join(', ')}, or { action, max_rounds, epochs_factor }` },
+      { error: `expected ${ON_FAIL_ACTIONS.join(', ')}, or { action, max_rounds, epochs_factor, trials_factor }` },
     )
     .default('stop'),
   register: z.union([z.literal(false), z.strictObject({ model: NAME.optional(), alias: z.union([NAME, z.literal(false)]).default('production'), description: z.string().optional() })]).default({ alias: 'production' }),
@@ -126,11 +139,24 @@ const TopSchema = z.strictObject({
 const TRAIN_FIELDS = Object.keys(TrainSpecSchema.shape).filter((k) => !['name', 'model', 'data'].includes(k));
 
 export interface OnFail {
-  action: 'stop' | 'retrain';
-  /** Further training rounds after the first, at most. */
+  action: 'stop' | 'retrain' | 'retune';
+  /** Further training (or tuning) rounds after the first, at most. */
   maxRounds: number;
-  /** Each further round trains for this many times the epochs of the round before. */
+  /** retrain: each further round trains for this many times the epochs of the round before. */
   epochsFactor: number;
+  /** retune: each further round runs this many times the trials of the round before. */
+  trialsFactor: number;
+}
+
+export type TuneSampler = 'random' | 'qmc' | 'tpe' | 'gp' | 'ga' | 'cmaes';
+
+export interface TuneSpec {
+  space: SearchSpace;
+  /** The space as written (part of the train steps' cache keys). */
+  rawSpace: Record<string, unknown>;
+  trials: number;
+  sampler: TuneSampler;
+  seed: number;
 }
 
 export interface PipelineSpec {
@@ -149,6 +175,8 @@ export interface PipelineSpec {
     grid?: Record<string, unknown[]>;
     select: 'val_accuracy' | 'val_loss';
   };
+  /** A tuning round instead of one configuration (or a grid). */
+  tune?: TuneSpec;
   evaluate: { latencySamples: number };
   gate?: { rules: string; baseline: string };
   onFail: OnFail;
@@ -309,13 +337,32 @@ export function parsePipelineSpec(value: unknown, o: { baseDir: string; defaultN
     if (!validation) problems.push('train.grid: picks the best configuration on validation data; give data.validation (a fraction of the training rows)');
   }
 
-  // what is not available yet is said, never ignored
-  if (raw.tune !== undefined) {
-    problems.push('tune: the tune step comes with src/tune and is not available in this version yet; use train.grid to try a few configurations and keep the best on validation');
+  // tuning: a src/tune space over the same dotted paths as the grid
+  let tuneSpace: SearchSpace | undefined;
+  const tuneRaw = raw.tune as { space?: unknown } | undefined;
+  if (tuneRaw !== undefined && typeof tuneRaw === 'object' && tuneRaw !== null) {
+    if (grid) problems.push('tune: give train.grid or tune, not both (tune searches the space; the grid tries every combination)');
+    if (tuneRaw.space !== undefined) {
+      try {
+        tuneSpace = parseSearchSpace(tuneRaw.space);
+      } catch (e) {
+        const listed = e instanceof AimassError && Array.isArray(e.details?.problems) ? (e.details.problems as string[]) : [(e as Error).message];
+        problems.push(...listed.map((p) => `tune.space: ${p}`));
+      }
+      for (const name of Object.keys(tuneRaw.space as object)) {
+        const head = name.split('.')[0];
+        if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) problems.push(`tune.space.${name}: not a dotted path such as optimizer.lr or model.hidden`);
+        else if (head !== 'model' && !TRAIN_FIELDS.includes(head)) problems.push(`tune.space.${name}: not a training setting; tune the training settings (${TRAIN_FIELDS.join(', ')}) or the model (model.…)`);
+      }
+    }
+    if (data) {
+      const validation = isTextData(data) ? (data.path !== undefined ? (data.split?.validation ?? 0.1) > 0 : data.validation !== undefined) : data.validation !== undefined;
+      if (!validation) problems.push('tune: compares trials on validation data; give data.validation (a fraction of the training rows)');
+    }
   }
   const onFailRaw = raw.on_fail;
   const action = typeof onFailRaw === 'string' ? onFailRaw : (onFailRaw as { action?: unknown } | undefined)?.action;
-  if (action === 'retune') problems.push('on_fail: retune (a further tuning round with a larger budget) comes with the tune step, which is not available in this version yet; use retrain (a further training round with more epochs)');
+  if (action === 'retune' && tuneRaw === undefined) problems.push('on_fail: retune continues the tuning study with more trials; add a tune section (or use retrain)');
 
   // the gate's syntax; its metric names are checked against the data's classes once they are known
   const gateRaw = raw.gate as string | { rules?: unknown; baseline?: unknown } | undefined;
@@ -327,7 +374,7 @@ export function parsePipelineSpec(value: unknown, o: { baseDir: string; defaultN
     for (const e of syntax) problems.push(`gate: ${multiline ? `line ${e.line}, ` : ''}column ${e.column}: ${e.message}`);
     if (syntax.length === 0) problems.push(...gateMetricProblems(gate.rules));
   }
-  if (action === 'retrain' && !gate) problems.push('on_fail: retrain retrains when the gate fails; add a gate');
+  if ((action === 'retrain' || action === 'retune') && !gate) problems.push(`on_fail: ${action} ${action}s when the gate fails; add a gate`);
 
   if (problems.length || !top.success || !data) {
     throw new AimassError('INVALID_SPEC', `the pipeline spec${o.source ? ` ${o.source}` : ''} has ${problems.length} problem(s); fix each one listed and run again`, {
@@ -336,7 +383,7 @@ export function parsePipelineSpec(value: unknown, o: { baseDir: string; defaultN
     });
   }
   const t = top.data;
-  const onFail = typeof t.on_fail === 'string' ? { action: t.on_fail, max_rounds: 2, epochs_factor: 2 } : t.on_fail;
+  const onFail = typeof t.on_fail === 'string' ? { action: t.on_fail, max_rounds: 2, epochs_factor: 2, trials_factor: 1 } : t.on_fail;
   const name = t.name ?? o.defaultName ?? 'pipeline';
   return {
     name,
@@ -346,9 +393,10 @@ export function parsePipelineSpec(value: unknown, o: { baseDir: string; defaultN
     features,
     model,
     train: { settings: known, grid: t.train.grid, select: t.train.select },
+    ...(t.tune && tuneSpace ? { tune: { space: tuneSpace, rawSpace: t.tune.space, trials: t.tune.trials, sampler: t.tune.sampler, seed: t.tune.seed } } : {}),
     evaluate: { latencySamples: t.evaluate.latency_samples },
     gate,
-    onFail: { action: onFail.action === 'retrain' ? 'retrain' : 'stop', maxRounds: onFail.max_rounds, epochsFactor: onFail.epochs_factor },
+    onFail: { action: onFail.action, maxRounds: onFail.max_rounds, epochsFactor: onFail.epochs_factor, trialsFactor: onFail.trials_factor },
     register: t.register === false ? undefined : { model: t.register.model ?? name, alias: t.register.alias === false ? undefined : t.register.alias, description: t.register.description },
     serve: t.serve === false || t.register === false ? undefined : t.serve,
   };

