@@ -6,7 +6,8 @@
 // The two differ in what a task is: AI Mass runs every task in a separate child process (isolation: a crash or
 // leak cannot hurt the worker) and keeps task records in SQL; BullMQ runs its processor in the worker's own
 // process and keeps jobs in Redis. The figures are the throughput each design gives for the smallest task.
-// BENCH_TASKS (default 2000) and BENCH_WINDOW (the JetStream broker's claim window, default 8) change the run.
+// BENCH_TASKS (default 2000) and BENCH_WINDOW (the JetStream broker's claim window, default 8) change the run;
+// BENCH_ONLY=embedded,nats,bullmq picks the parts to run (the others print 0).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { Queue, Worker as BullWorker, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { builtinHandlers } from '../src/cli/commands/tasks.js';
-import { type TaskBroker, TaskWorker, openEmbeddedBroker, openJetStreamBroker } from '../src/dispatch/index.js';
+import { type TaskBroker, type TaskEnded, TaskWorker, openEmbeddedBroker, openJetStreamBroker } from '../src/dispatch/index.js';
 import { openPostgresDriver, openSqliteDriver } from '../src/storage/index.js';
 import { printResult, round } from './common.js';
 
@@ -45,20 +46,31 @@ async function throughAimass(open: () => Promise<{ submitter: TaskBroker; worker
     // warm the child processes up
     const warm = await Promise.all(Array.from({ length: 8 }, () => submitter.submit({ type: 'noop' })));
     await waitAll(submitter, new Set(warm.map((w) => w.task.id)));
-    const before = (await submitter.counts()).succeeded;
+    // Done when every task's outcome is recorded: the workers say so (task-ended comes after the write), as
+    // BullMQ's completed events do for it, rather than the database being polled.
+    const ended = new Set<string>();
+    const failures: TaskEnded[] = [];
+    let changed = () => undefined as void;
+    const onEnded = (e: TaskEnded) => {
+      ended.add(e.taskId);
+      if (e.outcome !== 'succeeded') failures.push(e);
+      changed();
+    };
+    for (const w of workers) w.on('task-ended', onEnded);
     const ids = new Set<string>();
     const t0 = performance.now();
     const chunk = 50;
     for (let i = 0; i < TASKS; i += chunk) {
-      const batch = await Promise.all(Array.from({ length: Math.min(chunk, TASKS - i) }, () => submitter.submit({ type: 'noop' })));
+      const batch = await submitter.submitMany(Array.from({ length: Math.min(chunk, TASKS - i) }, () => ({ type: 'noop' })));
       for (const b of batch) ids.add(b.task.id);
     }
-    for (;;) {
-      const c = await submitter.counts();
-      if (c.failed || c.dead) throw new Error(`tasks failed: ${JSON.stringify(c)}`);
-      if (c.succeeded - before >= TASKS) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await new Promise<void>((resolve, reject) => {
+      changed = () => {
+        if (failures.length > 0) reject(new Error(`tasks failed: ${JSON.stringify(failures.slice(0, 3))}`));
+        else if (ended.size >= TASKS && [...ids].every((id) => ended.has(id))) resolve();
+      };
+      changed();
+    });
     const seconds = (performance.now() - t0) / 1000;
     const tasks = (await submitter.list({ states: ['succeeded'], limit: TASKS + 100 })).filter((t) => ids.has(t.id));
     const latencies = tasks.map((t) => Date.parse(t.endedAt!) - Date.parse(t.createdAt));
@@ -114,7 +126,12 @@ async function nats(): Promise<Figures> {
 }
 
 async function bullmq(): Promise<Figures> {
-  const redis = () => new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
+  const connections: Redis[] = [];
+  const redis = () => {
+    const r = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null });
+    connections.push(r);
+    return r;
+  };
   const connection = redis();
   const name = `aimass-bench-${process.pid}`;
   const queue = new Queue(name, { connection });
@@ -147,13 +164,16 @@ async function bullmq(): Promise<Figures> {
     await events.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
-    connection.disconnect();
+    // Connections handed to BullMQ stay open until closed here; left open, they keep the process alive.
+    for (const r of connections) r.disconnect();
   }
 }
 
-const e = await embedded();
-const n = await nats();
-const b = await bullmq();
+const only = new Set((process.env.BENCH_ONLY ?? 'embedded,nats,bullmq').split(','));
+const skipped: Figures = { tasksPerS: 0, p50Ms: 0, p99Ms: 0 };
+const e = only.has('embedded') ? await embedded() : skipped;
+const n = only.has('nats') ? await nats() : skipped;
+const b = only.has('bullmq') ? await bullmq() : skipped;
 printResult({
   bench: 'dispatch',
   embedded_tasks_per_s: round(e.tasksPerS),

@@ -1,6 +1,6 @@
 /**
  * Public entry of `cluster/`: which nodes are members, what each can take and how loaded it is, and whether it is
- * alive; plus the JetStream work queue that cluster dispatch builds on.
+ * alive. (Cluster dispatch itself, over a JetStream work-queue stream, is dispatch/'s JetStreamBroker.)
  *
  *   openMembership('memory:')                      the embedded default: this process is the one node
  *   openMembership('nats://h1:4222,h2:4222/aimass_nodes?replicas=3')   NATS JetStream KV, records with a TTL
@@ -34,4 +34,3 @@ export { MemoryTable } from './memory-table.js';
 export { DEFAULT_MEMBERSHIP_BUCKET, NatsKvTable, type NatsKvTableOptions } from './nats-kv-table.js';
 export { membershipBackends, openMembership, type MembershipOptions } from './open-membership.js';
 export { connectNats, natsFailure, parseNatsTarget, type ConnectOptions, type NatsTarget } from './nats-connection.js';
-export { WorkQueue, type Consumption, type DeadLetter, type WorkHandler, type WorkItem, type WorkQueueOptions } from './work-queue.js';

@@ -2,15 +2,18 @@
 // implement. The embedded broker (embedded-broker.ts) is a TaskStore plus in-process wake-ups. A JetStream
 // broker maps onto it as:
 //
-//   submit     record in SQL, then publish the task id to a work-queue stream (subject per kind/type)
-//   claim      pull one message (long poll = `expires`), then claim the record in SQL; Lease.token = the message
+//   submit     record in SQL, then publish the task id to a work-queue stream
+//   claim      pull a window of messages (long poll = `expires`), then claim the best of them in SQL in one
+//              statement; Lease.token = the message
 //   heartbeat  msg.working() (resets ack wait) + extend the SQL lease
 //   complete   write the result in SQL (once), then msg.ack()
 //   fail       SQL first; retry → msg.nak(backoff delay), end → msg.term()
 //   leaseMs    the consumer's ack wait; max attempts ↔ max_deliver
 //   watch      a subject of task events
 //
-// Records stay in SQL in both, so get/list/counts and exactly-once results are shared code (TaskStore).
+// Records stay in SQL in both, so get/list/counts and exactly-once results are shared code (TaskStore). Both take
+// work in batches where that is cheaper (submitMany, claimMany), and the store writes completions and submits
+// that arrive together in one transaction.
 import { AimassError } from '../core/index.js';
 import type { ClaimedTask, ClaimOffer, Lease, LeaseStatus, TaskCounts, TaskFailure, TaskFilter, UpdateResult } from './task-store.js';
 import { isFinished, type TaskRecord, type TaskSpec, type TaskState } from './task.js';
@@ -19,6 +22,11 @@ export interface ClaimOptions {
   /** Wait up to this long for a task to fit (long poll); 0 (default) answers at once. */
   waitMs?: number;
   signal?: AbortSignal;
+  /**
+   * The caller claims again right after (a worker's loop): the transport may keep what it looked at but did not
+   * take, for a moment, for that next claim, instead of handing it back to other claimers at once.
+   */
+  again?: boolean;
 }
 
 /** One change of one task, as this broker saw it. */
@@ -38,8 +46,15 @@ export interface TaskBroker {
   readonly leaseMs: number;
   /** Queues a task (idempotent by key; RESOURCE_EXHAUSTED when the queue is full). */
   submit(spec: TaskSpec): Promise<{ task: TaskRecord; created: boolean }>;
+  /** Queues several tasks, all or none (INVALID_SPEC naming the spec, or RESOURCE_EXHAUSTED); in order. */
+  submitMany(specs: readonly TaskSpec[]): Promise<{ task: TaskRecord; created: boolean }[]>;
   /** The next task fitting `offer` (priority, then FIFO), leased to `offer.node`; undefined when none came in time. */
   claim(offer: ClaimOffer & { load?: number }, options?: ClaimOptions): Promise<ClaimedTask | undefined>;
+  /**
+   * Up to `max` tasks that fit `offer` together (their CPU and memory added up), best first, each with its own
+   * lease; as soon as at least one is there (or none came in time: empty).
+   */
+  claimMany(offer: ClaimOffer & { load?: number }, max: number, options?: ClaimOptions): Promise<ClaimedTask[]>;
   heartbeat(lease: Lease): Promise<LeaseStatus>;
   complete(lease: Lease, result: unknown): Promise<UpdateResult>;
   fail(lease: Lease, failure: TaskFailure): Promise<UpdateResult>;

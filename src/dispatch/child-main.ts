@@ -1,5 +1,6 @@
 // The loop of one pool child: load the handler named in each `run` message (modules are cached, so a child
 // that ran a type once runs it again at the cost of a message), run it, send back the result or the error.
+// Tasks sent while one runs (or several in one `run-batch`) wait their turn, in order; a `skip` drops a waiting one.
 // On SIGTERM the running task's signal is aborted and the child exits once the handler settles; a handler that
 // ignores it is SIGKILLed by the parent after its grace period. When the parent dies, the IPC channel closes
 // and the child exits too.
@@ -9,6 +10,9 @@ import { isRetryableCode } from './retryable.js';
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 let current: { controller: AbortController; settled: Promise<void> } | undefined;
+const waiting: RunMessage[] = [];
+const skipped = new Set<string>();
+let pumping = false;
 
 function send(message: FromChild): void {
   process.send?.(message);
@@ -52,9 +56,25 @@ async function run(m: RunMessage): Promise<void> {
   }
 }
 
+async function pump(): Promise<void> {
+  pumping = true;
+  while (waiting.length > 0) {
+    const m = waiting.shift()!;
+    if (skipped.delete(m.taskId)) send({ type: 'skipped', taskId: m.taskId });
+    else {
+      await run(m);
+      skipped.delete(m.taskId); // a skip that came too late
+    }
+  }
+  pumping = false;
+}
+
 export function runChild(): void {
   process.on('message', (m: ToChild) => {
-    if (m.type === 'run') void run(m);
+    if (m.type === 'run') waiting.push(m);
+    else if (m.type === 'run-batch') waiting.push(...m.runs);
+    else if (m.type === 'skip') skipped.add(m.taskId);
+    if (!pumping) void pump();
   });
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => {

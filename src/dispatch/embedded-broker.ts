@@ -10,9 +10,9 @@ import { migrate, type SqlDriver } from '../storage/index.js';
 import type { ClaimOptions, TaskBroker, TaskEvent } from './broker.js';
 import {
   TaskStore,
+  type ClaimBatch,
   type ClaimedTask,
   type ClaimOffer,
-  type ClaimResult,
   type Lease,
   type LeaseStatus,
   type TaskCounts,
@@ -73,16 +73,28 @@ export class EmbeddedBroker implements TaskBroker {
     return out;
   }
 
+  async submitMany(specs: readonly TaskSpec[]): Promise<{ task: TaskRecord; created: boolean }[]> {
+    const out = await this.store.submitMany(specs);
+    for (const o of out) if (o.created) this.emit('submitted', o.task);
+    if (out.some((o) => o.created)) this.wakeWaiters();
+    return out;
+  }
+
   async claim(offer: ClaimOffer & { load?: number }, options: ClaimOptions = {}): Promise<ClaimedTask | undefined> {
+    return (await this.claimMany(offer, 1, options))[0];
+  }
+
+  async claimMany(offer: ClaimOffer & { load?: number }, max: number, options: ClaimOptions = {}): Promise<ClaimedTask[]> {
     const until = Date.now() + (options.waitMs ?? 0);
     for (;;) {
-      if (this.closed || options.signal?.aborted) return undefined;
+      if (this.closed) return [];
       const seen = this.generation;
-      const result = await this.store.claim(offer, this.leaseMs);
+      const result = await this.store.claimMany(offer, this.leaseMs, { max });
       this.report(result);
-      if (result.claimed) return result.claimed;
+      if (result.claimed.length > 0) return result.claimed;
       const remaining = until - Date.now();
-      if (remaining <= 0) return undefined;
+      // An aborted signal stops the waiting only: what was there was claimed above.
+      if (remaining <= 0 || options.signal?.aborted) return [];
       if (this.generation !== seen) continue;
       const dueIn = result.retryAt === undefined ? Infinity : Math.max(0, result.retryAt - this.store.now());
       await this.sleep(offer.load ?? 0, Math.min(remaining, dueIn, this.pollMs), options.signal);
@@ -144,10 +156,10 @@ export class EmbeddedBroker implements TaskBroker {
     if (this.ownsDriver) await this.store.db.close();
   }
 
-  private report(result: ClaimResult): void {
+  private report(result: ClaimBatch): void {
     for (const task of result.requeued) this.emit('requeued', task);
     for (const task of result.ended) this.emit(task.state === 'dead' ? 'dead' : 'failed', task);
-    if (result.claimed) this.emit('claimed', result.claimed.task);
+    for (const c of result.claimed) this.emit('claimed', c.task);
     if (result.requeued.length > 0) this.wakeWaiters();
   }
 

@@ -34,6 +34,7 @@ export {
 } from './task.js';
 export {
   TaskStore,
+  type ClaimBatch,
   type ClaimedTask,
   type ClaimOffer,
   type ClaimResult,

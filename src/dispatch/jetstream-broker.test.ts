@@ -55,3 +55,27 @@ describeTaskBrokerConformance({
     return { open: async (options) => openJetStreamBroker(await openPostgresDriver(TEST_POSTGRES_URL, { schema, maxConnections: 4 }), { ...nats, ...options }) };
   },
 });
+
+test('a task queued in SQL without its message (a lost publish) is published again by the sweep, once', { skip: noNats }, async () => {
+  const uri = `sqlite:${path.join(await tempDir(), 'tasks.db')}`;
+  const broker = await openJetStreamBroker(await openSqliteDriver(uri), { ...natsOptions(), publishRetryMs: 200, republishMs: 100 });
+  try {
+    const offer = { node: 'n', cpu: 1, memoryMb: 1024, kinds: ['any' as const], labels: {} };
+    // The submitter died between its insert and its publish: the record is there, the message is not.
+    const { task: orphan } = await broker.store.submit({ type: 'custom', payload: 'orphan' });
+    const { task: normal } = await broker.submit({ type: 'custom', payload: 'normal' });
+    assert.equal(await broker.depth(), 1);
+    const first = await broker.claim(offer, { waitMs: 5000 });
+    assert.equal(first?.task.id, normal.id);
+    const second = await broker.claim(offer, { waitMs: 5000 });
+    assert.equal(second?.task.id, orphan.id, 'republished and claimed');
+    // Sweeps go on; tasks whose message is in the stream (queued or held by a worker) are not published again.
+    const { task: waiting } = await broker.submit({ type: 'custom', payload: 'waiting' });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await broker.republish(), 0);
+    assert.equal(await broker.depth(), 3, 'one message each for the two running tasks and the waiting one');
+    assert.equal((await broker.claim(offer))?.task.id, waiting.id);
+  } finally {
+    await broker.close();
+  }
+});

@@ -1,7 +1,9 @@
 // A worker's pool of long-lived child processes (node:child_process fork of child-entry.mjs). Each child has
 // a profile, its thread count (AIMASS_THREADS / OMP_NUM_THREADS) and memory cap (--max-old-space-size for the
 // JavaScript heap, plus a resident-size limit sampled from /proc for native memory such as ONNX Runtime's);
-// an idle child with the task's profile is reused, so a cheap task costs one IPC round trip.
+// an idle child with the task's profile is reused, so a cheap task costs one IPC round trip. Short tasks of one
+// profile can go to a child as a batch (runBatch): one message for all, run one after another, each answered on
+// its own; the task at the head of a child's batch is the one running, and its timeout and memory cap are watched.
 //
 // A child that crashes, runs out of memory or overruns its task's timeout (SIGTERM, then SIGKILL after the
 // grace period) is thrown away and a fresh one of the same profile is started in its place. Whatever a task
@@ -10,7 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AimassError } from '../core/index.js';
-import type { FromChild, RunMessage } from './child-protocol.js';
+import type { FromChild, RunMessage, SkipMessage } from './child-protocol.js';
 import type { HandlerRef } from './handlers.js';
 
 export interface ProcessPoolOptions {
@@ -39,6 +41,8 @@ export interface ChildJob {
 
 export type ChildOutcome =
   | { kind: 'succeeded'; result: unknown }
+  /** Waited in a batch behind a task whose child died or was killed: it never ran; run it again. */
+  | { kind: 'not-started'; message: string }
   | { kind: 'failed'; error: { code: string; message: string; retryable: boolean } }
   | { kind: 'crashed'; message: string }
   | { kind: 'oom'; message: string }
@@ -57,8 +61,19 @@ const MIN_HEAP_MB = 64;
 const STDERR_TAIL = 8192;
 const ENTRY = fileURLToPath(new URL('./child-entry.mjs', import.meta.url));
 
+/** A task sent to a child and not answered yet. */
+interface Sent {
+  job: ChildJob;
+  settled: boolean;
+  resolve(outcome: ChildOutcome): void;
+}
+
 interface Child {
   proc: ChildProcess;
+  /** Sent, in the order the child runs them; the head is running (or about to). */
+  queue: Sent[];
+  deadline?: NodeJS.Timeout;
+  rssTimer?: NodeJS.Timeout;
   profile: string;
   threads: number;
   memoryMb: number;
@@ -97,64 +112,52 @@ export class ProcessPool {
 
   /** Starts `job` in an idle child of its profile (or a new one); resolves once the task was handed over. */
   async run(job: ChildJob): Promise<ChildRun> {
+    return (await this.runBatch([job]))[0];
+  }
+
+  /**
+   * Hands `jobs` (one profile: threads and memory) to one idle child in one message; it runs them in order.
+   * Resolves once they were handed over. A stop of a task still waiting its turn drops it from the batch.
+   */
+  async runBatch(jobs: readonly ChildJob[]): Promise<ChildRun[]> {
     if (this.closing) throw new AimassError('UNAVAILABLE', 'the process pool is closing; the task was not started', { retryable: true });
-    const child = this.acquire(job.threads, Math.max(MIN_HEAP_MB, job.memoryMb));
+    if (jobs.length === 0) return [];
+    const { threads, memoryMb } = jobs[0];
+    if (jobs.some((j) => j.threads !== threads || j.memoryMb !== memoryMb)) {
+      throw new AimassError('INVALID_ARGUMENT', 'the tasks of a batch must share one profile (threads and memory)');
+    }
+    const child = this.acquire(threads, Math.max(MIN_HEAP_MB, memoryMb));
     child.busy = true;
     try {
       await child.ready;
     } catch (e) {
       this.children.delete(child);
       child.busy = false;
-      return { pid: child.proc.pid ?? -1, outcome: Promise.resolve({ kind: 'crashed', message: (e as Error).message }), stop: () => undefined };
+      const message = (e as Error).message;
+      return jobs.map((_, i) => ({
+        pid: child.proc.pid ?? -1,
+        outcome: Promise.resolve<ChildOutcome>(i === 0 ? { kind: 'crashed', message } : { kind: 'not-started', message }),
+        stop: () => undefined,
+      }));
     }
-    const message: RunMessage = {
-      type: 'run',
-      taskId: job.taskId,
-      attempt: job.attempt,
-      taskType: job.taskType,
-      handler: job.handler,
-      payload: job.payload,
-      threads: job.threads,
-    };
-    const outcome = new Promise<ChildOutcome>((resolve) => {
-      let settled = false;
-      const finish = (o: ChildOutcome, keepChild: boolean) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        clearInterval(rssTimer);
-        child.proc.off('message', onMessage);
-        if (keepChild) child.busy = false;
-        resolve(o);
-      };
-      const onMessage = (m: FromChild) => {
-        if (child.killedFor || (m.type !== 'done' && m.type !== 'error') || m.taskId !== job.taskId) return;
-        finish(m.type === 'done' ? { kind: 'succeeded', result: m.result } : { kind: 'failed', error: m.error }, true);
-      };
-      child.proc.on('message', onMessage);
-      void child.exited.then(({ code, signal }) => finish(child.killedFor ?? this.exitOutcome(child, code, signal), false));
-      const deadline = setTimeout(
-        () => this.kill(child, { kind: 'timed-out', message: `the task ran past its timeout of ${job.timeoutMs} ms and its process was killed` }),
-        job.timeoutMs,
-      );
-      const limit = this.rssLimitMb(job.memoryMb);
-      const rssTimer = setInterval(() => {
-        void residentMb(child.proc.pid).then((mb) => {
-          if (mb !== undefined && mb > limit && !settled) {
-            this.kill(child, { kind: 'oom', message: `the task's process used ${Math.round(mb)} MB, over its limit of ${limit} MB, and was killed` }, 0);
-          }
-        });
-      }, this.rssCheckMs);
-      rssTimer.unref();
-      child.proc.send(message, (e) => {
-        if (e) this.kill(child, { kind: 'crashed', message: `could not hand the task to its process: ${e.message}` }, 0);
-      });
+    const sent = jobs.map((job) => {
+      let resolve!: (o: ChildOutcome) => void;
+      const outcome = new Promise<ChildOutcome>((r) => (resolve = r));
+      const entry: Sent = { job, settled: false, resolve: (o) => ((entry.settled = true), resolve(o)) };
+      return { entry, outcome };
     });
-    return {
+    const idle = child.queue.length === 0;
+    child.queue.push(...sent.map((s) => s.entry));
+    if (idle) this.watchHead(child);
+    const runs = jobs.map((j): RunMessage => ({ type: 'run', taskId: j.taskId, attempt: j.attempt, taskType: j.taskType, handler: j.handler, payload: j.payload, threads: j.threads }));
+    child.proc.send(runs.length === 1 ? runs[0] : { type: 'run-batch', runs }, (e) => {
+      if (e) this.kill(child, { kind: 'crashed', message: `could not hand the task to its process: ${e.message}` }, 0);
+    });
+    return sent.map(({ entry, outcome }) => ({
       pid: child.proc.pid ?? -1,
       outcome,
-      stop: (reason) => this.kill(child, { kind: 'stopped', message: reason }),
-    };
+      stop: (reason) => this.stopOne(child, entry, reason),
+    }));
   }
 
   /** Stops every child (SIGTERM, SIGKILL after the grace period) and waits for them to exit. */
@@ -187,6 +190,7 @@ export class ProcessPool {
     this.spawned++;
     const child: Child = {
       proc,
+      queue: [],
       profile: `${threads}:${memoryMb}`,
       threads,
       memoryMb,
@@ -214,12 +218,72 @@ export class ProcessPool {
       );
     });
     child.ready.catch(() => undefined);
-    void child.exited.then(() => {
+    proc.on('message', (m: FromChild) => this.onAnswer(child, m));
+    void child.exited.then(({ code, signal }) => {
       child.alive = false;
       this.children.delete(child);
+      this.onExit(child, code, signal);
     });
     this.children.add(child);
     return child;
+  }
+
+  /** The child answered a task: the next in its batch is running now. */
+  private onAnswer(child: Child, m: FromChild): void {
+    if (child.killedFor || (m.type !== 'done' && m.type !== 'error' && m.type !== 'skipped')) return;
+    const head = child.queue[0];
+    if (!head || head.job.taskId !== m.taskId) return;
+    child.queue.shift();
+    this.unwatch(child);
+    if (!head.settled) {
+      if (m.type === 'done') head.resolve({ kind: 'succeeded', result: m.result });
+      else if (m.type === 'error') head.resolve({ kind: 'failed', error: m.error });
+      else head.resolve({ kind: 'stopped', message: 'stopped before it started' });
+    }
+    if (child.queue.length > 0) this.watchHead(child);
+    else child.busy = false;
+  }
+
+  /** Watches the running task of a child: its timeout, and the child's resident size against its cap. */
+  private watchHead(child: Child): void {
+    const { job } = child.queue[0];
+    child.deadline = setTimeout(
+      () => this.kill(child, { kind: 'timed-out', message: `the task ran past its timeout of ${job.timeoutMs} ms and its process was killed` }),
+      job.timeoutMs,
+    );
+    const limit = this.rssLimitMb(job.memoryMb);
+    child.rssTimer = setInterval(() => {
+      void residentMb(child.proc.pid).then((mb) => {
+        if (mb !== undefined && mb > limit && child.queue[0]?.job === job) {
+          this.kill(child, { kind: 'oom', message: `the task's process used ${Math.round(mb)} MB, over its limit of ${limit} MB, and was killed` }, 0);
+        }
+      });
+    }, this.rssCheckMs);
+    child.rssTimer.unref();
+  }
+
+  private unwatch(child: Child): void {
+    clearTimeout(child.deadline);
+    clearInterval(child.rssTimer);
+  }
+
+  /** Stops one task: the running one by killing its child; one waiting its turn by dropping it. */
+  private stopOne(child: Child, entry: Sent, reason: string): void {
+    if (entry.settled) return;
+    if (child.queue[0] === entry) return this.kill(child, { kind: 'stopped', message: reason });
+    entry.resolve({ kind: 'stopped', message: reason });
+    const skip: SkipMessage = { type: 'skip', taskId: entry.job.taskId };
+    child.proc.send(skip, () => undefined);
+  }
+
+  /** The child is gone: its running task ends as `why` (or how it died), the ones waiting behind it never ran. */
+  private onExit(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    this.unwatch(child);
+    const queue = child.queue.splice(0);
+    if (queue.length === 0) return;
+    const outcome = child.killedFor ?? this.exitOutcome(child, code, signal);
+    queue[0].resolve(outcome);
+    for (const s of queue.slice(1)) if (!s.settled) s.resolve({ kind: 'not-started', message: `its process ended before its turn: ${outcome.kind}` });
   }
 
   private retire(child: Child): void {

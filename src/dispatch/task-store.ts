@@ -1,7 +1,8 @@
 // Task records in SQL (SQLite embedded, PostgreSQL in a cluster), over the project's SqlDriver. The store owns
-// every state change of a task and makes each one a single transaction:
+// every state change of a task and makes each one atomic (one transaction, or one statement):
 //
-// - submit is idempotent by key and bounded (RESOURCE_EXHAUSTED "queue full, retry after N s");
+// - submit is idempotent by key and bounded (RESOURCE_EXHAUSTED "queue full, retry after N s"; exact on SQLite,
+//   on PostgreSQL as exact as concurrent submitters allow: it never was one serialized step there);
 // - claim hands a task to one claimer only (SQLite: BEGIN IMMEDIATE serializes writers; PostgreSQL: candidate
 //   rows are read FOR UPDATE SKIP LOCKED, so concurrent claimers pass each other by), honouring the claimer's
 //   capabilities, per-type concurrency and rate limits, priority with aging, and retry not-before times. A task
@@ -10,8 +11,14 @@
 //   task was re-run) changes nothing and says so;
 // - fail retries with backoff, or ends the task (failed, or dead when retryable attempts ran out).
 //
+// Work comes in batches where that is cheaper: submitMany and claimMany; submits and completions that arrive
+// together are written together (group commit: a lone one at once, more per write under load). On PostgreSQL
+// the common claim and the completions are one statement each (CTEs), and the claim falls back to the stepwise
+// transaction only when something needs its care (a lost lease to reap, limits, what was asked for not taken).
+//
 // Times come from an injectable clock so tests can step through backoff, leases and rate limits.
 import { AimassError, errors, newId } from '../core/index.js';
+import { GroupCommit } from './group-commit.js';
 import type { SqlDriver, SqlValue } from '../storage/index.js';
 import {
   backoffDelayMs,
@@ -61,6 +68,12 @@ export interface ClaimOffer {
   labels?: Readonly<Record<string, string>>;
   /** Types the node has handlers for; all when omitted. */
   types?: readonly string[];
+  /**
+   * How `cpu` and `memoryMb` bound a claim of several tasks: "together" (default), their needs added up, for
+   * tasks that start at once; "each", every task on its own, for tasks claimed ahead that will run one after
+   * another as the node's slots free.
+   */
+  fit?: 'together' | 'each';
 }
 
 /** The right to run one attempt of a task until `expiresAt`, renewed by heartbeats. */
@@ -77,6 +90,16 @@ export interface Lease {
 export interface ClaimedTask {
   task: TaskRecord;
   lease: Lease;
+}
+
+export interface ClaimBatch {
+  claimed: ClaimedTask[];
+  /** When nothing fit: the earliest epoch ms at which a backoff, lease or rate limit lets something through. */
+  retryAt?: number;
+  /** Tasks this claim ended on the way (deadline passed, or a lost lease that used the last attempt). */
+  ended: TaskRecord[];
+  /** Tasks whose expired lease this claim put back in the queue. */
+  requeued: TaskRecord[];
 }
 
 export interface ClaimResult {
@@ -127,6 +150,8 @@ export interface TaskGlance {
 const DEFAULT_MAX_QUEUED = 10_000;
 const DEFAULT_AGING_MS = 30_000;
 const CANDIDATES = 64;
+/** Rows per INSERT: 27 parameters each stays under both databases' limits. */
+const INSERT_ROWS = 1000;
 
 interface TaskRow {
   id: string;
@@ -209,25 +234,106 @@ export class TaskStore {
 
   /** Records a new queued task, or returns the existing one with the same idempotency key (`created: false`). */
   async submit(spec: TaskSpec): Promise<{ task: TaskRecord; created: boolean }> {
-    const s = normalizeTaskSpec(spec);
-    const id = newId('task');
-    const outcome = await this.db.transaction(async (tx) => {
-      if (s.idempotencyKey !== null) {
-        const existing = await this.byKey(tx, s.idempotencyKey);
-        if (existing) return { id: existing, created: false };
+    return (await this.submitMany([spec]))[0];
+  }
+
+  /**
+   * Records several tasks at once, all or none: INVALID_SPEC (problems prefixed `[i]`) or RESOURCE_EXHAUSTED when
+   * the new ones do not all fit in the queue. Keys already known (or repeated in `specs`) give back the first
+   * task. Concurrent calls are written together, in one write.
+   */
+  async submitMany(specs: readonly TaskSpec[]): Promise<{ task: TaskRecord; created: boolean }[]> {
+    const normalized = specs.map((spec, i) => normalizeTaskSpec(spec, specs.length === 1 ? '' : `[${i}]`));
+    if (normalized.length === 0) return [];
+    return this.submits.run(normalized);
+  }
+
+  /** Queued tasks at the last count (plus those this store added since), and when: see insertUnits. */
+  private queuedSeen: { n: number; at: number } | undefined;
+  private readonly submits = new GroupCommit<NormalizedTaskSpec[], { task: TaskRecord; created: boolean }[]>((units) => this.insertUnits(units), 64, 2);
+
+  /** One transaction for every waiting submit: each unit is accepted whole or refused whole (queue full). */
+  private async insertUnits(units: NormalizedTaskSpec[][]): Promise<({ task: TaskRecord; created: boolean }[] | Error)[]> {
+    type Slot = { id: string; created: boolean; row?: TaskRow };
+    // PostgreSQL, when one INSERT holds them all: no transaction around it (two round trips fewer), as its READ
+    // COMMITTED transaction did not make the count and the insert one step either, and the key lookup and ON
+    // CONFLICT work the same without. And while the last count (under a second old) says the queue stays under
+    // half full with these, no count before the insert: the insert counts too, for the next time. SQLite: a
+    // write transaction, which makes the bound exact.
+    const total = units.reduce((n, u) => n + u.length, 0);
+    const postgres = this.db.dialect === 'postgres' && total <= INSERT_ROWS;
+    const seen = this.queuedSeen;
+    const roomy = postgres && seen !== undefined && this.clock() - seen.at < 1000 && seen.n + total <= this.maxQueued / 2;
+    // Counting costs more the longer the queue: with room to spare, a count a quarter second old will do.
+    const recount = !roomy || this.clock() - seen.at >= 250;
+    const inOne = <T>(fn: (tx: SqlDriver) => Promise<T>) => (postgres ? fn(this.db) : this.db.transaction(fn));
+    const outcome = await inOne(async (tx) => {
+      const keys = [...new Set(units.flat().flatMap((s) => (s.idempotencyKey === null ? [] : [s.idempotencyKey])))];
+      const byKey = new Map<string, string>();
+      for (const part of chunks(keys, 500)) {
+        const rows = await tx.query<{ id: string; idempotency_key: string }>(
+          `SELECT id, idempotency_key FROM tasks WHERE idempotency_key IN (${marks(part)})`,
+          part,
+        );
+        for (const r of rows) byKey.set(r.idempotency_key, r.id);
       }
-      const [{ n }] = await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE state = 'queued'");
-      if (Number(n) >= this.maxQueued) throw await this.queueFull(tx, Number(n));
+      const queued = roomy ? seen.n : Number((await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE state = 'queued'"))[0].n);
+      let room = this.maxQueued - queued;
       const now = this.clock();
       const at = iso(now);
-      const { changes } = await tx.run(
-        `INSERT INTO tasks (${COLUMNS}) VALUES (${Array(27).fill('?').join(', ')}) ON CONFLICT (idempotency_key) DO NOTHING`,
-        insertValues(id, s, now - s.priority * this.agingMs, now, at),
-      );
-      if (changes === 0) return { id: (await this.byKey(tx, s.idempotencyKey!))!, created: false };
-      return { id, created: true };
+      const fresh: TaskRow[] = [];
+      const answers: (Slot[] | 'full')[] = [];
+      for (const unit of units) {
+        const slots: Slot[] = [];
+        const claimedKeys = new Map<string, Slot>();
+        for (const s of unit) {
+          const known = s.idempotencyKey === null ? undefined : byKey.get(s.idempotencyKey) ?? claimedKeys.get(s.idempotencyKey)?.id;
+          if (known !== undefined) {
+            slots.push({ id: known, created: false });
+            continue;
+          }
+          const row = newRow(newId('task'), s, now - s.priority * this.agingMs, now, at);
+          const slot = { id: row.id, created: true, row };
+          if (s.idempotencyKey !== null) claimedKeys.set(s.idempotencyKey, slot);
+          slots.push(slot);
+        }
+        const rows = slots.flatMap((x) => (x.row ? [x.row] : []));
+        if (rows.length > room) {
+          answers.push('full');
+          continue;
+        }
+        room -= rows.length;
+        for (const [key, slot] of claimedKeys) byKey.set(key, slot.id);
+        fresh.push(...rows);
+        answers.push(slots);
+      }
+      const inserted = new Set<string>();
+      let counted: number | undefined;
+      for (const part of chunks(fresh, INSERT_ROWS)) {
+        const insert = `INSERT INTO tasks (${COLUMNS}) VALUES ${part.map(() => ROW_MARKS).join(', ')} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`;
+        // PostgreSQL: the count of queued tasks before the insert comes back in the same statement.
+        const rows = postgres && recount
+          ? await tx.query<{ id: string | null; queued: number | null }>(
+              `WITH added AS (${insert}) SELECT id, NULL AS queued FROM added UNION ALL SELECT NULL, (SELECT COUNT(*) FROM tasks WHERE state = 'queued')`,
+              part.flatMap(rowValues),
+            )
+          : await tx.query<{ id: string | null; queued?: number | null }>(insert, part.flatMap(rowValues));
+        for (const r of rows) {
+          if (r.id !== null) inserted.add(r.id);
+          else if (r.queued !== null && r.queued !== undefined) counted = Number(r.queued);
+        }
+      }
+      this.queuedSeen = { n: (counted ?? queued) + inserted.size, at: counted === undefined && roomy ? seen.at : now };
+      // A key that another submitter inserted meanwhile: its task is the one to give back.
+      const winner = new Map<string, string>();
+      for (const r of fresh) if (!inserted.has(r.id)) winner.set(r.id, (await this.byKey(tx, r.idempotency_key!))!);
+      const full = answers.includes('full') ? await this.queueFull(tx, queued) : undefined;
+      return answers.map((a) => (a === 'full' ? full! : a.map((slot): Slot => (winner.has(slot.id) ? { id: winner.get(slot.id)!, created: false } : slot))));
     });
-    return { task: (await this.get(outcome.id))!, created: outcome.created };
+    const existing = await this.getMany(outcome.flatMap((a) => (a instanceof Error ? [] : a.filter((s) => !s.row).map((s) => s.id))));
+    return outcome.map((a) =>
+      a instanceof Error ? a : a.map((s) => ({ task: s.row ? toRecord(s.row, []) : existing.get(s.id)!, created: s.created && s.row !== undefined })),
+    );
   }
 
   private async byKey(tx: SqlDriver, key: string): Promise<string | undefined> {
@@ -250,74 +356,214 @@ export class TaskStore {
 
   // --- claim -------------------------------------------------------------------------------------------------
 
-  /**
-   * Leases the next task that fits `offer` for `leaseMs`, or says when to look again. `only` restricts the
-   * choice to these task ids (a JetStream claimer chooses among the messages it pulled).
-   */
+  /** Leases the next task that fits `offer` for `leaseMs`, or says when to look again (see claimMany). */
   async claim(offer: ClaimOffer, leaseMs: number, only?: readonly string[]): Promise<ClaimResult> {
+    const { claimed, ...rest } = await this.claimMany(offer, leaseMs, { max: 1, only });
+    return { ...rest, claimed: claimed[0] };
+  }
+
+  /**
+   * Leases up to `max` tasks that fit `offer` together (their CPU and memory added up), best first, in one
+   * transaction; when none fits, says when to look again. `only` restricts the choice to these task ids (a
+   * JetStream claimer chooses among the messages it pulled).
+   */
+  async claimMany(offer: ClaimOffer, leaseMs: number, options: { max?: number; only?: readonly string[] } = {}): Promise<ClaimBatch> {
     if (!(leaseMs > 0)) throw errors.invalidArgument(`leaseMs must be > 0, got ${leaseMs}`);
-    const result = await this.db.transaction(async (tx): Promise<{ lease?: Lease; retryAt?: number; ended: string[]; requeued: string[] }> => {
+    const max = options.max ?? 1;
+    if (!(Number.isInteger(max) && max >= 1)) throw errors.invalidArgument(`max must be a whole number ≥ 1, got ${max}`);
+    if (this.db.dialect !== 'postgres' || (offer.fit !== 'each' && max > 1) || this.limitedAmong(offer.types)) return this.claimStepwise(offer, leaseMs, max, options.only);
+    // PostgreSQL, the common case in one statement; the stepwise claim only when something needs its care: a
+    // lease ran out (reap it), or what was asked for was not all taken (a deadline passed, a retry is not due,
+    // a duplicate message… or the queue ran short).
+    const quick = await this.claimAtOnce(offer, leaseMs, max, options.only);
+    const seen = new Set([...quick.claimed.map((c) => c.task.id), ...quick.ended.map((t) => t.id)]);
+    const rest = options.only?.filter((id) => !seen.has(id));
+    const leaseRanOut = quick.soonestLease !== null && quick.soonestLease < this.clock();
+    if (!leaseRanOut && (rest ? rest.length === 0 : quick.claimed.length === max)) return { claimed: quick.claimed, ended: quick.ended, requeued: [] };
+    const more = await this.claimStepwise(offer, leaseMs, max - quick.claimed.length, rest);
+    return {
+      claimed: [...quick.claimed, ...more.claimed],
+      retryAt: quick.claimed.length > 0 ? undefined : more.retryAt,
+      ended: [...quick.ended, ...more.ended],
+      requeued: more.requeued,
+    };
+  }
+
+  /** Whether a concurrency or rate limit applies to any of these types (all types when undefined). */
+  private limitedAmong(types: readonly string[] | undefined): boolean {
+    return Object.keys(this.limits).some((t) => !types || types.includes(t));
+  }
+
+  /**
+   * PostgreSQL: picks up to `max` due, fitting tasks (skipping rows other claimers hold), leases them and records
+   * their attempts in one statement — or ends them when their deadline passed — and says when the soonest lease
+   * runs out. Limited types need the stepwise claim (the caller checks there are none).
+   */
+  private async claimAtOnce(
+    offer: ClaimOffer,
+    leaseMs: number,
+    max: number,
+    only: readonly string[] | undefined,
+  ): Promise<{ claimed: ClaimedTask[]; ended: TaskRecord[]; soonestLease: number | null }> {
+    const now = Math.trunc(this.clock());
+    const at = iso(now);
+    const expiresAt = now + leaseMs;
+    const { where, params } = this.claimable(offer, now, only);
+    if (!where) return { claimed: [], ended: [], soonestLease: null };
+    const late = `tasks.deadline_ms < ${now}`;
+    // A node without labels takes only tasks that ask for none: a text comparison, no JSON to parse per row.
+    const labels = Object.keys(offer.labels ?? {}).length === 0 ? "labels = '{}'" : 'CAST(labels AS jsonb) <@ CAST(? AS jsonb)';
+    if (labels !== "labels = '{}'") params.push(JSON.stringify(offer.labels));
+    const rows = await this.db.query<TaskRow & { soonest_lease: number | null }>(
+      `WITH picked AS (SELECT id FROM tasks WHERE ${where.join(' AND ')} AND (deadline_ms < ${now} OR ${labels}) ` +
+        `ORDER BY sort_key, id LIMIT ${max} FOR UPDATE SKIP LOCKED), ` +
+        `leased AS (UPDATE tasks SET state = CASE WHEN ${late} THEN 'failed' ELSE 'running' END, ` +
+        `attempts = CASE WHEN ${late} THEN tasks.attempts ELSE tasks.attempts + 1 END, ` +
+        `node = CASE WHEN ${late} THEN NULL ELSE ? END, ` +
+        `lease_expires_ms = CASE WHEN ${late} THEN NULL ELSE ${expiresAt} END, ` +
+        `started_at = CASE WHEN ${late} THEN tasks.started_at ELSE COALESCE(tasks.started_at, ?) END, ` +
+        `error_code = CASE WHEN ${late} THEN 'TIMEOUT' ELSE tasks.error_code END, ` +
+        `error_message = CASE WHEN ${late} THEN 'the deadline ' || to_char(to_timestamp(tasks.deadline_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || ' passed before the task could start' ELSE tasks.error_message END, ` +
+        `ended_at = CASE WHEN ${late} THEN ? ELSE tasks.ended_at END, ` +
+        'updated_at = ? FROM picked WHERE tasks.id = picked.id RETURNING tasks.*), ' +
+        "started AS (INSERT INTO task_attempts (task_id, attempt, node, started_at, outcome) SELECT id, attempts, node, ?, 'running' FROM leased WHERE state = 'running') " +
+        "SELECT leased.*, (SELECT MIN(lease_expires_ms) FROM tasks WHERE state = 'running') AS soonest_lease FROM leased ORDER BY sort_key, id",
+      [...params, offer.node, at, at, at, at],
+    );
+    const history = await this.attemptsOf(
+      this.db,
+      rows.filter((r) => (r.state === 'running' ? Number(r.attempts) > 1 : Number(r.attempts) > 0)).map((r) => r.id),
+    );
+    const claimed: ClaimedTask[] = [];
+    const ended: TaskRecord[] = [];
+    for (const r of rows) {
+      const { soonest_lease: _, ...row } = r;
+      const attempt = Number(r.attempts);
+      if (r.state !== 'running') {
+        ended.push(toRecord(row, history.get(r.id) ?? []));
+        continue;
+      }
+      const attempts = history.get(r.id) ?? [{ task_id: r.id, attempt, node: offer.node, started_at: at, ended_at: null, outcome: 'running', error_code: null, error_message: null }];
+      claimed.push({ task: toRecord(row, attempts), lease: { taskId: r.id, attempt, node: offer.node, expiresAt } });
+    }
+    return { claimed, ended, soonestLease: rows[0]?.soonest_lease == null ? null : Number(rows[0].soonest_lease) };
+  }
+
+  /** The WHERE of claimable tasks for an offer (without limits, labels, deadlines); no `where` when nothing can match. */
+  private claimable(offer: ClaimOffer, now: number, only: readonly string[] | undefined): { where?: string[]; params: SqlValue[] } {
+    const where = ["state = 'queued'", 'not_before_ms <= ?', 'cpu <= ?', 'memory_mb <= ?'];
+    const params: SqlValue[] = [now, offer.cpu, offer.memoryMb];
+    if (!offer.kinds.includes('any')) {
+      where.push(`kind IN ('any'${offer.kinds.map(() => ', ?').join('')})`);
+      params.push(...offer.kinds);
+    }
+    if (offer.types) {
+      if (offer.types.length === 0) return { params };
+      where.push(`type IN (${marks(offer.types)})`);
+      params.push(...offer.types);
+    }
+    if (only) {
+      if (only.length === 0) return { params };
+      where.push(`id IN (${marks(only)})`);
+      params.push(...only);
+    }
+    return { where, params };
+  }
+
+  /** The claim in steps, in one transaction: reaps lost leases, ends passed deadlines, honours limits. */
+  private async claimStepwise(offer: ClaimOffer, leaseMs: number, max: number, only: readonly string[] | undefined): Promise<ClaimBatch> {
+    const result = await this.db.transaction(async (tx): Promise<{ claimed: ClaimedTask[]; retryAt?: number; ended: string[]; requeued: string[] }> => {
       const now = this.clock();
       const ended: string[] = [];
+      const claimed: ClaimedTask[] = [];
       const requeued = await this.reapExpiredLeases(tx, now, ended);
+      if (max === 0) return { claimed, ended, requeued };
       const blocked = await this.blockedTypes(tx, now, offer.types);
-      const where = ["state = 'queued'", 'not_before_ms <= ?', 'cpu <= ?', 'memory_mb <= ?'];
-      const params: SqlValue[] = [now, offer.cpu, offer.memoryMb];
-      if (!offer.kinds.includes('any')) {
-        where.push(`kind IN ('any'${offer.kinds.map(() => ', ?').join('')})`);
-        params.push(...offer.kinds);
-      }
-      if (offer.types) {
-        if (offer.types.length === 0) return { ended, requeued };
-        where.push(`type IN (${offer.types.map(() => '?').join(', ')})`);
-        params.push(...offer.types);
-      }
-      if (only) {
-        if (only.length === 0) return { ended, requeued };
-        where.push(`id IN (${only.map(() => '?').join(', ')})`);
-        params.push(...only);
-      }
+      const { where, params } = this.claimable(offer, now, only);
+      if (!where) return { claimed, ended, requeued };
       if (blocked.types.length > 0) {
-        where.push(`type NOT IN (${blocked.types.map(() => '?').join(', ')})`);
+        where.push(`type NOT IN (${marks(blocked.types)})`);
         params.push(...blocked.types);
       }
-      // Candidates are read without locks; only the one taken is locked (skipping it if another claimer holds
-      // it), so concurrent claimers on PostgreSQL pass each other instead of one locking the whole batch.
-      const candidates = await tx.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY sort_key, id LIMIT ${CANDIDATES}`, params);
-      for (const candidate of candidates) {
-        const [row] =
-          tx.dialect === 'postgres'
-            ? await tx.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id = ? AND state = 'queued'${skipLocked(tx)}`, [candidate.id])
-            : [candidate];
-        if (!row) continue;
-        if (row.deadline_ms !== null && row.deadline_ms < now) {
-          await this.endTask(tx, row.id, 'failed', now, { code: 'TIMEOUT', message: `the deadline ${iso(row.deadline_ms)} passed before the task could start` });
-          ended.push(row.id);
-          continue;
+      // Candidates are read without locks; only those about to be taken are locked (skipping any that another
+      // claimer holds), so concurrent claimers on PostgreSQL pass each other instead of one locking the lot.
+      const candidates = await tx.query<TaskRow>(
+        `SELECT ${COLUMNS} FROM tasks WHERE ${where.join(' AND ')} ORDER BY sort_key, id LIMIT ${Math.max(CANDIDATES, max)}`,
+        params,
+      );
+      const together = offer.fit !== 'each';
+      let cpu = offer.cpu;
+      let memoryMb = offer.memoryMb;
+      const takenOfType = new Map<string, number>();
+      const chosen: TaskRow[] = [];
+      for (let next = 0; next < candidates.length && chosen.length < max; ) {
+        // The next few that look like they fit (or whose deadline passed), locked in one statement.
+        const picks: TaskRow[] = [];
+        let pickCpu = cpu;
+        let pickMemory = memoryMb;
+        for (; next < candidates.length && picks.length < max - chosen.length; next++) {
+          const c = candidates[next];
+          const late = c.deadline_ms !== null && Number(c.deadline_ms) < now;
+          if (!late && (Number(c.cpu) > pickCpu || Number(c.memory_mb) > pickMemory || !labelsFit(JSON.parse(c.labels), offer.labels ?? {}))) continue;
+          if (!late && together) {
+            pickCpu -= Number(c.cpu);
+            pickMemory -= Number(c.memory_mb);
+          }
+          picks.push(c);
         }
-        if (!labelsFit(JSON.parse(row.labels) as Record<string, string>, offer.labels ?? {})) continue;
-        if (this.limits[row.type] && !(await this.takeTypeSlot(tx, row.type, now))) continue;
-        const attempt = row.attempts + 1;
-        const expiresAt = now + leaseMs;
-        await tx.run(
-          "UPDATE tasks SET state = 'running', attempts = ?, node = ?, lease_expires_ms = ?, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?",
-          [attempt, offer.node, expiresAt, iso(now), iso(now), row.id],
-        );
-        await tx.run("INSERT INTO task_attempts (task_id, attempt, node, started_at, outcome) VALUES (?, ?, ?, ?, 'running')", [
-          row.id,
-          attempt,
-          offer.node,
-          iso(now),
-        ]);
-        return { lease: { taskId: row.id, attempt, node: offer.node, expiresAt }, ended, requeued };
+        if (picks.length === 0) break;
+        const locked =
+          tx.dialect === 'postgres'
+            ? new Set(
+                (
+                  await tx.query<{ id: string }>(
+                    `SELECT id FROM tasks WHERE id IN (${marks(picks)}) AND state = 'queued'${skipLocked(tx)}`,
+                    picks.map((p) => p.id),
+                  )
+                ).map((r) => r.id),
+              )
+            : new Set(picks.map((p) => p.id));
+        for (const row of picks) {
+          if (!locked.has(row.id)) continue;
+          if (row.deadline_ms !== null && Number(row.deadline_ms) < now) {
+            await this.endTask(tx, row.id, 'failed', now, { code: 'TIMEOUT', message: `the deadline ${iso(Number(row.deadline_ms))} passed before the task could start` });
+            ended.push(row.id);
+            continue;
+          }
+          if (Number(row.cpu) > cpu || Number(row.memory_mb) > memoryMb) continue;
+          if (this.limits[row.type] && !(await this.takeTypeSlot(tx, row.type, now, takenOfType.get(row.type) ?? 0))) continue;
+          takenOfType.set(row.type, (takenOfType.get(row.type) ?? 0) + 1);
+          if (together) {
+            cpu -= Number(row.cpu);
+            memoryMb -= Number(row.memory_mb);
+          }
+          chosen.push(row);
+        }
       }
-      return { retryAt: await this.nextChange(tx, now, blocked.refillAt), ended, requeued };
+      if (chosen.length === 0) return { claimed, retryAt: await this.nextChange(tx, now, blocked.refillAt), ended, requeued };
+      const expiresAt = now + leaseMs;
+      const at = iso(now);
+      await tx.run(
+        `UPDATE tasks SET state = 'running', attempts = attempts + 1, node = ?, lease_expires_ms = ?, started_at = COALESCE(started_at, ?), updated_at = ? WHERE id IN (${marks(chosen)})`,
+        [offer.node, expiresAt, at, at, ...chosen.map((r) => r.id)],
+      );
+      await tx.run(
+        `INSERT INTO task_attempts (task_id, attempt, node, started_at, outcome) VALUES ${chosen.map(() => "(?, ?, ?, ?, 'running')").join(', ')}`,
+        chosen.flatMap((r) => [r.id, Number(r.attempts) + 1, offer.node, at]),
+      );
+      const retried = chosen.filter((r) => Number(r.attempts) > 0);
+      const history = await this.attemptsOf(tx, retried.map((r) => r.id));
+      for (const row of chosen) {
+        const attempt = Number(row.attempts) + 1;
+        const running: TaskRow = { ...row, state: 'running', attempts: attempt, node: offer.node, lease_expires_ms: expiresAt, started_at: row.started_at ?? at, updated_at: at };
+        const attempts = history.get(row.id) ?? [{ task_id: row.id, attempt, node: offer.node, started_at: at, ended_at: null, outcome: 'running', error_code: null, error_message: null }];
+        claimed.push({ task: toRecord(running, attempts), lease: { taskId: row.id, attempt, node: offer.node, expiresAt } });
+      }
+      return { claimed, ended, requeued };
     });
-    const records = async (ids: string[]) => (await Promise.all(ids.map((id) => this.get(id)))).filter((t): t is TaskRecord => t !== undefined);
-    const ended = await records(result.ended);
-    const requeued = await records(result.requeued);
-    if (!result.lease) return { retryAt: result.retryAt, ended, requeued };
-    return { claimed: { task: (await this.get(result.lease.taskId))!, lease: result.lease }, ended, requeued };
+    const touched = await this.getMany([...result.ended, ...result.requeued]);
+    const records = (ids: string[]) => ids.flatMap((id) => (touched.has(id) ? [touched.get(id)!] : []));
+    return { claimed: result.claimed, retryAt: result.retryAt, ended: records(result.ended), requeued: records(result.requeued) };
   }
 
   /**
@@ -384,9 +630,10 @@ export class TaskStore {
 
   /**
    * Re-checks a limited type under its bucket row's lock (so concurrent claimers cannot both take the last
-   * slot) and takes a token. False when the type is at its limit now.
+   * slot) and takes a token. `takenHere`: tasks of the type this claim already took. False when the type is at
+   * its limit now.
    */
-  private async takeTypeSlot(tx: SqlDriver, type: string, now: number): Promise<boolean> {
+  private async takeTypeSlot(tx: SqlDriver, type: string, now: number, takenHere: number): Promise<boolean> {
     const limit = this.limits[type];
     const burst = bucketSize(limit);
     await tx.run('INSERT INTO task_type_buckets (type, tokens, refilled_ms) VALUES (?, ?, ?) ON CONFLICT (type) DO NOTHING', [type, burst, now]);
@@ -396,7 +643,7 @@ export class TaskStore {
     );
     if (limit.concurrency !== undefined) {
       const [{ n }] = await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM tasks WHERE state = 'running' AND type = ?", [type]);
-      if (Number(n) >= limit.concurrency) return false;
+      if (Number(n) + takenHere >= limit.concurrency) return false;
     }
     if (limit.ratePerSecond === undefined) return true;
     const tokens = refill(limit, bucket.tokens, bucket.refilled_ms, now);
@@ -436,29 +683,110 @@ export class TaskStore {
 
   /**
    * Records the result, once. The first completion of any attempt wins (the work was done); later ones, and
-   * completions of a task that ended otherwise, change nothing (`recorded: false`).
+   * completions of a task that ended otherwise, change nothing (`recorded: false`). Completions that arrive
+   * together are written in one transaction.
    */
-  async complete(lease: Lease, result: unknown): Promise<UpdateResult> {
-    const text = JSON.stringify(result ?? null);
-    const recorded = await this.db.transaction(async (tx) => {
-      const row = await this.lockTask(tx, lease.taskId);
-      if (row.state !== 'running' && row.state !== 'queued') return false;
-      if (lease.attempt < 1 || lease.attempt > row.attempts) return false;
-      const now = this.clock();
-      await this.closeAttempt(tx, row.id, lease.attempt, 'succeeded', now, null, true);
-      if (row.state === 'running' && row.attempts !== lease.attempt) {
-        await this.closeAttempt(tx, row.id, row.attempts, 'cancelled', now, {
-          code: 'CANCELLED',
-          message: `attempt ${lease.attempt} completed first; this attempt's result is not used`,
-        });
-      }
-      await tx.run(
-        "UPDATE tasks SET state = 'succeeded', result = ?, node = NULL, lease_expires_ms = NULL, error_code = NULL, error_message = NULL, ended_at = ?, updated_at = ? WHERE id = ?",
-        [text, iso(now), iso(now), row.id],
-      );
-      return true;
+  complete(lease: Lease, result: unknown): Promise<UpdateResult> {
+    return this.completions.run({ lease, text: JSON.stringify(result ?? null) });
+  }
+
+  private readonly completions = new GroupCommit<{ lease: Lease; text: string }, UpdateResult>((items) => this.completeAll(items), 512, 1);
+
+  private async completeAll(items: { lease: Lease; text: string }[]): Promise<(UpdateResult | Error)[]> {
+    return this.db.dialect === 'postgres' ? this.completeAtOnce(items) : this.completeStepwise(items);
+  }
+
+  /**
+   * PostgreSQL: every completion of the batch in one statement (tasks and their attempts), then reads back only
+   * what it did not record (to tell a repeated completion from an unknown task) and older attempt histories.
+   */
+  private async completeAtOnce(items: { lease: Lease; text: string }[]): Promise<(UpdateResult | Error)[]> {
+    const at = iso(this.clock());
+    // The first completion of a task in the batch is the one that counts; the others are answered after it.
+    const firsts = new Map<string, { lease: Lease; text: string }>();
+    for (const item of items) if (!firsts.has(item.lease.taskId)) firsts.set(item.lease.taskId, item);
+    const sent = [...firsts.values()];
+    type Done = TaskRow & { completed_attempt: number; closed: AttemptRow[] | null };
+    const rows = await this.db.query<Done>(
+      `WITH v AS (SELECT * FROM (VALUES ${sent.map(() => '(?, CAST(? AS INTEGER), ?)').join(', ')}) AS v (id, attempt, result)), ` +
+        "done AS (UPDATE tasks SET state = 'succeeded', result = v.result, node = NULL, lease_expires_ms = NULL, error_code = NULL, error_message = NULL, ended_at = ?, updated_at = ? " +
+        "FROM v WHERE tasks.id = v.id AND tasks.state IN ('running', 'queued') AND v.attempt >= 1 AND v.attempt <= tasks.attempts RETURNING tasks.*, v.attempt AS completed_attempt), " +
+        // The completed attempt succeeded (also over lease-expired: the work was done); a newer one still running
+        // is told its result will not be used.
+        "closed AS (UPDATE task_attempts SET outcome = CASE WHEN task_attempts.attempt = done.completed_attempt THEN 'succeeded' ELSE 'cancelled' END, ended_at = ?, " +
+        "error_code = CASE WHEN task_attempts.attempt = done.completed_attempt THEN NULL ELSE 'CANCELLED' END, " +
+        "error_message = CASE WHEN task_attempts.attempt = done.completed_attempt THEN NULL ELSE 'attempt ' || done.completed_attempt || ' completed first; this attempt''s result is not used' END " +
+        "FROM done WHERE task_attempts.task_id = done.id AND (task_attempts.attempt = done.completed_attempt OR task_attempts.outcome = 'running') RETURNING task_attempts.*) " +
+        'SELECT done.*, (SELECT json_agg(closed.* ORDER BY closed.attempt) FROM closed WHERE closed.task_id = done.id) AS closed FROM done',
+      [...sent.flatMap((i) => [i.lease.taskId, i.lease.attempt, i.text]), at, at, at],
+    );
+    const recorded = new Map(rows.map((r) => [r.id, r]));
+    const older = rows.filter((r) => Number(r.attempts) > 1).map((r) => r.id);
+    const [history, others] = await Promise.all([
+      this.attemptsOf(this.db, older),
+      this.getMany(items.filter((i) => !recorded.has(i.lease.taskId) || firsts.get(i.lease.taskId) !== i).map((i) => i.lease.taskId)),
+    ]);
+    const records = new Map<string, TaskRecord>();
+    for (const r of rows) {
+      const { completed_attempt: _, closed, ...row } = r;
+      records.set(r.id, toRecord(row, history.get(r.id) ?? closed ?? []));
+    }
+    return items.map((item) => {
+      const id = item.lease.taskId;
+      if (recorded.has(id) && firsts.get(id) === item) return { task: records.get(id)!, recorded: true };
+      const task = records.get(id) ?? others.get(id);
+      return task ? { task, recorded: false } : errors.notFound('task', id, 'list tasks to see the ids');
     });
-    return { task: (await this.get(lease.taskId))!, recorded };
+  }
+
+  private async completeStepwise(items: { lease: Lease; text: string }[]): Promise<(UpdateResult | Error)[]> {
+    return this.db.transaction(async (tx) => {
+      const ids = [...new Set(items.map((i) => i.lease.taskId))].sort();
+      const rows = new Map<string, TaskRow>();
+      for (const part of chunks(ids, 500)) {
+        // In id order, so that two batches locking overlapping tasks cannot deadlock.
+        for (const r of await tx.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id IN (${marks(part)}) ORDER BY id${forUpdate(tx)}`, part)) rows.set(r.id, r);
+      }
+      const now = this.clock();
+      const at = iso(now);
+      const done: { item: (typeof items)[number]; row: TaskRow }[] = [];
+      const answers: (TaskRow | { row: TaskRow; recorded: false } | Error)[] = items.map((item) => {
+        const row = rows.get(item.lease.taskId);
+        if (!row) return errors.notFound('task', item.lease.taskId, 'list tasks to see the ids');
+        if ((row.state !== 'running' && row.state !== 'queued') || item.lease.attempt < 1 || item.lease.attempt > Number(row.attempts)) return { row, recorded: false };
+        done.push({ item, row: { ...row } });
+        // A second completion of the same task in this batch finds it finished.
+        const finished: TaskRow = { ...row, state: 'succeeded', result: item.text, node: null, lease_expires_ms: null, error_code: null, error_message: null, ended_at: at, updated_at: at };
+        rows.set(row.id, finished);
+        return finished;
+      });
+      for (const { item, row } of done) {
+        if (row.state === 'running' && Number(row.attempts) !== item.lease.attempt) {
+          await this.closeAttempt(tx, row.id, Number(row.attempts), 'cancelled', now, {
+            code: 'CANCELLED',
+            message: `attempt ${item.lease.attempt} completed first; this attempt's result is not used`,
+          });
+        }
+      }
+      for (const part of chunks(done, 200)) {
+        await tx.run(
+          `UPDATE task_attempts SET outcome = 'succeeded', ended_at = ?, error_code = NULL, error_message = NULL WHERE (task_id, attempt) IN (VALUES ${part.map(() => '(?, CAST(? AS INTEGER))').join(', ')})`,
+          [at, ...part.flatMap((d) => [d.row.id, d.item.lease.attempt])],
+        );
+        await tx.run(
+          "UPDATE tasks SET state = 'succeeded', result = v.column2, node = NULL, lease_expires_ms = NULL, error_code = NULL, error_message = NULL, ended_at = ?, updated_at = ? " +
+            `FROM (VALUES ${part.map(() => '(?, ?)').join(', ')}) AS v WHERE tasks.id = v.column1`,
+          [at, at, ...part.flatMap((d) => [d.row.id, d.item.text])],
+        );
+      }
+      const history = await this.attemptsOf(tx, ids);
+      return answers.map((a) => {
+        if (a instanceof Error) return a;
+        if ('recorded' in a && a.recorded === false) return { task: toRecord(a.row, history.get(a.row.id) ?? []), recorded: false };
+        const row = a as TaskRow;
+        return { task: toRecord(row, history.get(row.id) ?? []), recorded: true };
+      });
+    });
   }
 
   /**
@@ -510,10 +838,20 @@ export class TaskStore {
   // --- reading -----------------------------------------------------------------------------------------------
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
-    const rows = await this.db.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`, [taskId]);
-    if (rows.length === 0) return undefined;
-    const attempts = await this.db.query<AttemptRow>('SELECT * FROM task_attempts WHERE task_id = ? ORDER BY attempt', [taskId]);
-    return toRecord(rows[0], attempts);
+    return (await this.getMany([taskId])).get(taskId);
+  }
+
+  /** The records of these tasks (unknown ids are left out), in two statements. */
+  async getMany(ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const out = new Map<string, TaskRecord>();
+    const unique = [...new Set(ids)];
+    for (const part of chunks(unique, 500)) {
+      const rows = await this.db.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id IN (${marks(part)})`, part);
+      if (rows.length === 0) continue;
+      const history = await this.attemptsOf(this.db, rows.map((r) => r.id));
+      for (const r of rows) out.set(r.id, toRecord(r, history.get(r.id) ?? []));
+    }
+    return out;
   }
 
   /** Newest first. */
@@ -539,13 +877,8 @@ export class TaskStore {
     }
     const rows = await this.db.query<TaskRow>(sql, params);
     if (rows.length === 0) return [];
-    const attempts = await this.db.query<AttemptRow>(
-      `SELECT * FROM task_attempts WHERE task_id IN (${rows.map(() => '?').join(', ')}) ORDER BY task_id, attempt`,
-      rows.map((r) => r.id),
-    );
-    const byTask = new Map<string, AttemptRow[]>();
-    for (const a of attempts) byTask.set(a.task_id, [...(byTask.get(a.task_id) ?? []), a]);
-    return rows.map((r) => toRecord(r, byTask.get(r.id) ?? []));
+    const history = await this.attemptsOf(this.db, rows.map((r) => r.id));
+    return rows.map((r) => toRecord(r, history.get(r.id) ?? []));
   }
 
   /** Just what a transport needs to settle its messages: state, lease and backoff times, needs. */
@@ -569,6 +902,15 @@ export class TaskStore {
     return out;
   }
 
+  /** Ids of queued tasks unchanged since `before` (epoch ms), the longest unchanged first, at most `limit`. */
+  async queuedSince(before: number, limit: number): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>("SELECT id FROM tasks WHERE state = 'queued' AND updated_at < ? ORDER BY updated_at, id LIMIT ?", [
+      iso(before),
+      limit,
+    ]);
+    return rows.map((r) => r.id);
+  }
+
   /** The type's concurrency and rate limits in this store, if any. */
   limitsOf(type: string): TypeLimits | undefined {
     return this.limits[type];
@@ -582,6 +924,20 @@ export class TaskStore {
   }
 
   // --- helpers -----------------------------------------------------------------------------------------------
+
+  /** Attempt history of these tasks, oldest first. */
+  private async attemptsOf(db: SqlDriver, ids: readonly string[]): Promise<Map<string, AttemptRow[]>> {
+    const out = new Map<string, AttemptRow[]>();
+    for (const part of chunks(ids, 500)) {
+      const rows = await db.query<AttemptRow>(`SELECT * FROM task_attempts WHERE task_id IN (${marks(part)}) ORDER BY task_id, attempt`, part);
+      for (const a of rows) {
+        const list = out.get(a.task_id);
+        if (list) list.push(a);
+        else out.set(a.task_id, [a]);
+      }
+    }
+    return out;
+  }
 
   private async lockTask(tx: SqlDriver, taskId: string): Promise<TaskRow> {
     const [row] = await tx.query<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE id = ?${forUpdate(tx)}`, [taskId]);
@@ -638,36 +994,55 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-function insertValues(id: string, s: NormalizedTaskSpec, sortKey: number, now: number, at: string): SqlValue[] {
-  return [
+const COLUMN_NAMES = COLUMNS.split(', ') as (keyof TaskRow)[];
+const ROW_MARKS = `(${COLUMN_NAMES.map(() => '?').join(', ')})`;
+
+/** The row of a task just submitted. */
+function newRow(id: string, s: NormalizedTaskSpec, sortKey: number, now: number, at: string): TaskRow {
+  return {
     id,
-    s.type,
-    JSON.stringify(s.payload),
-    s.priority,
-    s.resources.cpu,
-    s.resources.memoryMb,
-    s.resources.kind,
-    JSON.stringify(s.resources.labels),
-    s.timeoutMs,
-    s.deadline === null ? null : Date.parse(s.deadline),
-    s.retry.maxAttempts,
-    s.retry.baseDelayMs,
-    s.retry.maxDelayMs,
-    s.idempotencyKey,
-    'queued',
-    0,
-    null,
-    sortKey,
-    now,
-    null,
-    null,
-    null,
-    null,
-    at,
-    at,
-    null,
-    null,
-  ];
+    type: s.type,
+    payload: JSON.stringify(s.payload),
+    priority: s.priority,
+    cpu: s.resources.cpu,
+    memory_mb: s.resources.memoryMb,
+    kind: s.resources.kind,
+    labels: JSON.stringify(s.resources.labels),
+    timeout_ms: s.timeoutMs,
+    deadline_ms: s.deadline === null ? null : Date.parse(s.deadline),
+    max_attempts: s.retry.maxAttempts,
+    base_delay_ms: s.retry.baseDelayMs,
+    max_delay_ms: s.retry.maxDelayMs,
+    idempotency_key: s.idempotencyKey,
+    state: 'queued',
+    attempts: 0,
+    node: null,
+    sort_key: sortKey,
+    not_before_ms: now,
+    lease_expires_ms: null,
+    result: null,
+    error_code: null,
+    error_message: null,
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    ended_at: null,
+  };
+}
+
+function rowValues(row: TaskRow): SqlValue[] {
+  return COLUMN_NAMES.map((c) => row[c]);
+}
+
+/** `?, ?, ?` for each item. */
+function marks(items: readonly unknown[]): string {
+  return items.map(() => '?').join(', ');
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 function toRecord(r: TaskRow, attempts: AttemptRow[]): TaskRecord {

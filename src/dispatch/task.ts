@@ -160,9 +160,9 @@ const TaskSpecSchema = z
   })
   .strict();
 
-/** Validates a spec (INVALID_SPEC listing every problem) and fills in the defaults. */
-export function normalizeTaskSpec(spec: unknown): NormalizedTaskSpec {
-  const s = parseWith(TaskSpecSchema, spec, 'task');
+/** Validates a spec (INVALID_SPEC listing every problem, each path prefixed with `root`) and fills in the defaults. */
+export function normalizeTaskSpec(spec: unknown, root = ''): NormalizedTaskSpec {
+  const s = parseWith(TaskSpecSchema, spec, 'task', root);
   const priority = s.priority === undefined ? PRIORITY_LANES.normal : typeof s.priority === 'string' ? PRIORITY_LANES[s.priority] : s.priority;
   const retry = { ...DEFAULT_RETRY, ...s.retry };
   if (retry.maxDelayMs < retry.baseDelayMs) retry.maxDelayMs = retry.baseDelayMs;

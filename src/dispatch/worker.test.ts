@@ -245,3 +245,36 @@ test('a worker process killed mid-task: its lease expires, another worker comple
   for (let i = 0; i < 50 && isAlive(childPid); i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(isAlive(childPid), false, 'the dead worker left no child behind');
 });
+
+test('many short tasks: claimed ahead and run in batches, each once, on the same warm children', async () => {
+  const { broker, worker } = await setup();
+  assert.equal((await run(broker, { type: 'noop' })).state, 'succeeded');
+  const spawned = worker.pool.stats().spawned;
+  const submitted = await broker.submitMany(Array.from({ length: 300 }, (_, i) => ({ type: 'echo', payload: i })));
+  const done = await Promise.all(submitted.map(({ task }) => waitForTask(broker, task.id, { timeoutMs: 20_000 })));
+  for (const [i, t] of done.entries()) {
+    assert.equal(t.state, 'succeeded');
+    assert.equal(t.result, i);
+    assert.deepEqual(
+      t.history.map((a) => a.outcome),
+      ['succeeded'],
+    );
+  }
+  assert.equal((await broker.counts()).succeeded, 301);
+  assert.ok(worker.pool.stats().spawned <= Math.max(spawned, 2), `children started: ${worker.pool.stats().spawned}, at most one per slot`);
+});
+
+test('long tasks are not claimed ahead: what waits stays queued for any node to take', async () => {
+  const { broker, worker } = await setup({ cpu: 1 });
+  const first = nextStart(worker, 'sleep');
+  const tasks = await broker.submitMany(Array.from({ length: 3 }, () => ({ type: 'sleep', payload: { ms: 250 } })));
+  await first;
+  const next = nextStart(worker, 'sleep');
+  assert.deepEqual(
+    (await Promise.all(tasks.map(({ task }) => broker.get(task.id)))).map((t) => t!.state).sort(),
+    ['queued', 'queued', 'running'],
+  );
+  const second = await next;
+  assert.equal((await broker.get(tasks[2].task.id))!.state, 'queued', `${second.taskId} runs; the third still waits in the queue`);
+  for (const { task } of tasks) assert.equal((await waitForTask(broker, task.id)).state, 'succeeded');
+});

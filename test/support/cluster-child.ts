@@ -2,34 +2,19 @@
 // `node --import tsx test/support/cluster-child.ts <mode> <json options>`; it prints one JSON line when it holds
 // what the test wants it to hold, then waits to be killed.
 //   join  {"uri","id","timing"}                        joins membership and heartbeats
-//   take  {"server","stream","subjectPrefix","ackWaitMs","maxDeliver"}   takes one work item and never finishes it
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
-import { openMembership, WorkQueue, type MembershipTiming } from '../../src/cluster/index.js';
+import { openMembership, type MembershipTiming } from '../../src/cluster/index.js';
 
 interface JoinOptions {
   uri: string;
   id: string;
   timing: MembershipTiming;
 }
-interface TakeOptions {
-  server: string;
-  stream: string;
-  subjectPrefix: string;
-  ackWaitMs: number;
-  maxDeliver: number;
-  /**
-   * `consume` (default): the worker's way, `WorkQueue.consume`, which keeps pull requests open. `next`: one pull
-   * request, answered at once, so none is left open when the process dies.
-   */
-  pull?: 'consume' | 'next';
-}
 
 /** Starts the child and resolves with it and its first output line (parsed) once it prints one. */
 export async function startClusterChild(mode: 'join', options: JoinOptions, waitMs?: number): Promise<{ child: ChildProcess; line: Record<string, unknown> }>;
-export async function startClusterChild(mode: 'take', options: TakeOptions, waitMs?: number): Promise<{ child: ChildProcess; line: Record<string, unknown> }>;
 /** Rejects (after killing the child) when it prints nothing within `waitMs`. */
 export async function startClusterChild(mode: string, options: object, waitMs = 10_000): Promise<{ child: ChildProcess; line: Record<string, unknown> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), mode, JSON.stringify(options)], {
@@ -67,22 +52,6 @@ async function main(mode: string, raw: string): Promise<void> {
     const membership = openMembership(options.uri, { timing: options.timing });
     const node = await membership.join({ id: options.id, capabilities: { cpuThreads: 2, memoryMb: 1024 } });
     console.log(JSON.stringify({ joined: node.id, pid: process.pid }));
-  } else if (mode === 'take') {
-    const options = JSON.parse(raw) as TakeOptions;
-    const nc = await connect({ servers: options.server });
-    const { pull = 'consume', server: _server, ...settings } = options;
-    const queue = await WorkQueue.open(nc, { ...settings, backoffMs: [0] });
-    if (pull === 'next') {
-      const { jetstream } = await import('@nats-io/jetstream');
-      const consumer = await jetstream(nc).consumers.get(queue.stream, queue.consumer);
-      const message = await consumer.next({ expires: 5000 });
-      if (message) console.log(JSON.stringify({ took: message.seq, attempt: message.info.deliveryCount, data: Buffer.from(message.data).toString() }));
-    } else {
-      await queue.consume(async (item) => {
-        console.log(JSON.stringify({ took: item.seq, attempt: item.attempt, data: Buffer.from(item.data).toString() }));
-        await new Promise(() => undefined);
-      });
-    }
   } else {
     throw new Error(`unknown mode ${mode}`);
   }

@@ -2,7 +2,8 @@
 // PostgreSQL in src/dispatch/embedded-broker.test.ts; the JetStream broker later): submit and its validation,
 // idempotency and the bounded queue, claims by capability and priority, exactly-once claims under concurrent
 // claimers, leases (heartbeat, expiry, re-queue), exactly-once results, retries with backoff, dead and failed
-// endings, cancel, per-type concurrency and rate limits, long-poll wake-ups and events.
+// endings, cancel, per-type concurrency and rate limits, long-poll wake-ups and events; and the batch forms:
+// submitMany (all or none), claimMany (resources added up or each on its own), completions written together.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { ClaimOffer, TaskBroker, TaskEvent, TypeLimits } from '../../src/dispatch/index.js';
@@ -377,6 +378,131 @@ export function describeTaskBrokerConformance(backend: BrokerBackend): void {
       const aborted = broker.claim(offer('n'), { waitMs: 8000, signal: ac.signal });
       ac.abort();
       assert.equal(await aborted, undefined);
+    });
+
+    test('submitMany records all in order, keys answered as by submit; a bad spec or a full queue refuses all', async () => {
+      const { broker } = await fresh({ maxQueued: 6 });
+      const first = await broker.submit({ type: 'train', idempotencyKey: 'k1' });
+      const out = await broker.submitMany([
+        { type: 'evaluate', payload: 1 },
+        { type: 'evaluate', payload: 2, priority: 'high' },
+        { type: 'train', idempotencyKey: 'k1' },
+        { type: 'backup', idempotencyKey: 'k2' },
+        { type: 'backup', idempotencyKey: 'k2' },
+      ]);
+      assert.deepEqual(
+        out.map((o) => [o.task.type, o.task.payload, o.created]),
+        [
+          ['evaluate', 1, true],
+          ['evaluate', 2, true],
+          ['train', null, false],
+          ['backup', null, true],
+          ['backup', null, false],
+        ],
+      );
+      assert.equal(out[2].task.id, first.task.id);
+      assert.equal(out[4].task.id, out[3].task.id);
+      assert.deepEqual(await broker.get(out[1].task.id), out[1].task);
+      assert.deepEqual(await broker.submitMany([]), []);
+      assert.equal((await broker.counts()).queued, 4);
+
+      const e = await rejectsWith(broker.submitMany([{ type: 'custom' }, { type: 'Bad Type' }]), 'INVALID_SPEC');
+      assert.ok((e.details?.problems as string[]).some((p) => p.startsWith('[1].type:')), JSON.stringify(e.details));
+      await rejectsWith(broker.submitMany([{ type: 'custom' }, { type: 'custom' }, { type: 'custom' }]), 'RESOURCE_EXHAUSTED', /queue full/);
+      assert.equal((await broker.counts()).queued, 4, 'none of a refused batch was recorded');
+      assert.equal((await broker.submitMany([{ type: 'custom' }, { type: 'train', idempotencyKey: 'k1' }, { type: 'custom' }])).length, 3);
+      assert.equal((await broker.counts()).queued, 6);
+    });
+
+    test('concurrent submits are each answered on their own: one refused does not refuse the others', async () => {
+      const { broker } = await fresh({ maxQueued: 3 });
+      const outcomes = await Promise.allSettled([
+        broker.submit({ type: 'custom', payload: 'a' }),
+        broker.submitMany([{ type: 'custom', payload: 'b' }, { type: 'custom', payload: 'c' }]),
+        broker.submitMany([{ type: 'custom', payload: 'd' }, { type: 'custom', payload: 'e' }]),
+      ]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'fulfilled', 'rejected'],
+      );
+      assert.equal((await broker.counts()).queued, 3);
+    });
+
+    test('claimMany takes up to max, best first, fitting together or each on its own; every task once', async () => {
+      const { broker, open } = await fresh();
+      const ids: Record<string, string> = {};
+      for (const [name, cpu, priority] of [
+        ['low', 1, 'low'],
+        ['big', 3, 'normal'],
+        ['a', 1, 'normal'],
+        ['b', 1, 'normal'],
+        ['top', 1, 'high'],
+      ] as const) {
+        ids[(await broker.submit({ type: 'custom', payload: name, priority, resources: { cpu } })).task.id] = name;
+      }
+      // Together: 4 CPUs hold top (1) and big (3); nothing else fits beside them.
+      const together = await broker.claimMany(offer('n1', { cpu: 4 }), 10);
+      assert.deepEqual(
+        together.map((c) => ids[c.task.id]),
+        ['top', 'big'],
+      );
+      for (const c of together) {
+        assert.equal(c.task.state, 'running');
+        assert.equal(c.lease.taskId, c.task.id);
+        assert.equal(c.lease.attempt, 1);
+        assert.equal(c.task.history[0].outcome, 'running');
+      }
+      // Each on its own: up to max, whatever their sum.
+      const each = await broker.claimMany(offer('n2', { cpu: 1, fit: 'each' }), 2);
+      assert.deepEqual(
+        each.map((c) => ids[c.task.id]),
+        ['a', 'b'],
+      );
+      assert.deepEqual(
+        (await broker.claimMany(offer('n2'), 5)).map((c) => ids[c.task.id]),
+        ['low'],
+      );
+      assert.deepEqual(await broker.claimMany(offer('n2'), 5), []);
+
+      const other = await open();
+      for (let i = 0; i < 30; i++) await broker.submit({ type: 'custom', payload: i });
+      const got = (
+        await Promise.all(
+          [broker, other].map(async (b, i) => {
+            const mine: string[] = [];
+            for (;;) {
+              const c = await b.claimMany(offer(`m${i}`, { fit: 'each' }), 4);
+              if (c.length === 0) return mine;
+              mine.push(...c.map((x) => x.task.id));
+            }
+          }),
+        )
+      ).flat();
+      assert.equal(got.length, 30);
+      assert.equal(new Set(got).size, 30);
+    });
+
+    test('completions made together are each recorded once; a repeat in the same batch changes nothing', async () => {
+      const { broker } = await fresh();
+      for (let i = 0; i < 6; i++) await broker.submit({ type: 'custom', payload: i });
+      const claimed = await broker.claimMany(offer('n', { fit: 'each' }), 6);
+      assert.equal(claimed.length, 6);
+      const results = await Promise.all([...claimed.map((c, i) => broker.complete(c.lease, { i })), broker.complete(claimed[0].lease, 'again')]);
+      assert.deepEqual(
+        results.map((r) => r.recorded),
+        [true, true, true, true, true, true, false],
+      );
+      for (const [i, r] of results.slice(0, 6).entries()) {
+        assert.equal(r.task.state, 'succeeded');
+        assert.deepEqual(r.task.result, { i });
+        assert.deepEqual(
+          r.task.history.map((a) => a.outcome),
+          ['succeeded'],
+        );
+      }
+      assert.deepEqual(results[6].task.result, { i: 0 });
+      assert.equal((await broker.counts()).succeeded, 6);
+      await rejectsWith(broker.complete({ ...claimed[0].lease, taskId: 'task-missing' }, 1), 'NOT_FOUND');
     });
 
     test('watch reports each change in order; list filters newest first; counts by state', async () => {
