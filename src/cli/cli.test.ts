@@ -59,7 +59,7 @@ test('buildProgram exposes the command tree for tests; given a command line, it 
   const program = await buildProgram(createContext(captured().io));
   assert.equal(program.name(), 'aimass');
   const all = program.commands.map((c) => c.name());
-  for (const name of ['info', 'train', 'data', 'datasets', 'models', 'runs', 'backup', 'storage', 'serve', 'predict', 'tasks', 'worker', 'cluster']) assert.ok(all.includes(name), name);
+  for (const name of ['info', 'train', 'data', 'datasets', 'models', 'runs', 'backup', 'storage', 'serve', 'predict', 'tasks', 'worker', 'cluster', 'tune']) assert.ok(all.includes(name), name);
   assert.equal(new Set(all).size, all.length, 'each command once');
   const one = await buildProgram(createContext(captured().io), ['--json', 'runs', 'list']);
   assert.deepEqual(one.commands.map((c) => c.name()), ['runs']);

@@ -14,6 +14,7 @@ type Register = (program: Command, context: CliContext) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   info: async () => (await import('./commands/info.js')).registerInfoCommand,
   train: async () => (await import('./commands/train.js')).registerTrainCommand,
+  tune: async () => (await import('./commands/tune.js')).registerTuneCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   quickstart: async () => (await import('./commands/quickstart.js')).registerQuickstartCommand,
   data: async () => (await import('./commands/data.js')).registerDataCommand,

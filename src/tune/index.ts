@@ -6,9 +6,14 @@
  *
  * Samplers: random, quasi-random (scrambled Halton), grid, TPE (univariate/multivariate, constant liar),
  * Gaussian-process BO (Matérn 5/2, log EI), genetic algorithm, NSGA-II (several objectives), CMA-ES.
- * Pruners: median, successive halving (ASHA), Hyperband. Storage is an interface: `InMemoryStudyStorage` for a
- * study inside one process, `SqlStudyStorage` for one in the metadata store (SQLite or PostgreSQL) that other
+ * Pruners: median, successive halving (ASHA), Hyperband, threshold. Storage is an interface: `InMemoryStudyStorage`
+ * for a study inside one process, `SqlStudyStorage` for one in the metadata store (SQLite or PostgreSQL) that other
  * processes and machines share.
+ *
+ * Tuning training runs: a tuning spec (tuning-spec.ts: base training spec, space of field paths, objective,
+ * sampler, pruner, budget) run by `runTuning` (tuning.ts), which asks trials and submits each as a `trial` task to
+ * a task queue (the dispatcher's broker); a worker runs it with `runTrial` (trial-runner.ts), reporting each
+ * epoch's metric and stopping when pruned. Plots and PED-ANOVA importance for `aimass tune plot`.
  *
  * tune/ may import only core, storage (the SQL driver) and train (through their index.ts).
  */
@@ -69,3 +74,35 @@ export { crowdingDistance, dominates, nonDominatedSort, paretoFront, paretoFront
 export { nopPruner, type Pruner, type PrunerContext } from './pruner.js';
 export { MedianPruner, type MedianPrunerOptions } from './median-pruner.js';
 export { HyperbandPruner, SuccessiveHalvingPruner, type HyperbandOptions, type SuccessiveHalvingOptions } from './successive-halving.js';
+export { ThresholdPruner, type ThresholdPrunerOptions } from './threshold-pruner.js';
+export { getPath, parsePath, pathProblem, setPath, type PathSegment } from './spec-path.js';
+export { windowView, windowedPruner, windowedSampler } from './trial-window.js';
+export {
+  OBJECTIVE_METRICS,
+  TuningSpecSchema,
+  createPruner,
+  createSampler,
+  defaultDirection,
+  loadTuningSpec,
+  maxEpochs,
+  parseTuningSpec,
+  trialTrainingSpec,
+  type ObjectiveMetric,
+  type PrunerSpec,
+  type SamplerSpec,
+  type TuningSpec,
+  type TuningSpecInput,
+} from './tuning-spec.js';
+export { openStudyStorage, studyStorages, type OpenedStudyStorage } from './open-storage.js';
+export { runTrial, trialRunDir, tuningSpecOf, type RunTrialOptions, type TrialOutcome, type TrialTaskPayload } from './trial-runner.js';
+export {
+  runTuning,
+  type RunTuningOptions,
+  type TrialTaskQueue,
+  type TrialTaskSpec,
+  type TrialTaskView,
+  type TuningProgress,
+  type TuningResult,
+} from './tuning.js';
+export { pedAnovaImportance, type ImportanceOptions, type ParamImportance } from './importance.js';
+export { escapeXml, importanceSvg, optimizationHistorySvg, parallelCoordinatesSvg, type PlotInput } from './plots.js';

@@ -12,6 +12,8 @@ import { useTempDirs } from '../../test/support/temp-dirs.js';
 import { AimassError } from '../core/index.js';
 import { type SqlDriver, openPostgresDriver, openSqliteDriver } from '../storage/index.js';
 import { SqlStudyStorage } from './sql-storage.js';
+import { RandomSampler } from './random-sampler.js';
+import { createStudy } from './study.js';
 
 const tempDir = useTempDirs('tune-sql');
 const unreachable = await postgresUnavailable();
@@ -129,6 +131,47 @@ for (const [kind, db] of Object.entries(DATABASES)) {
       assert.equal((await s.getTrials(study.id))[0].state, 'running', 'a refused update changes nothing');
     } finally {
       await d.close();
+    }
+  });
+
+  test(`${kind}: a declarative ask keeps every parameter, though each is written in the background at once`, opts, async () => {
+    const fresh = await db.fresh();
+    const d = await fresh.connect();
+    try {
+      const storage = await SqlStudyStorage.open(d);
+      const study = await createStudy({ name: 'many-params', storage, sampler: new RandomSampler({ seed: 1 }) });
+      const space = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`p${i}`, { type: 'float', low: 0, high: 1 }]));
+      const trial = await study.ask(space);
+      await study.tell(trial, 1);
+      const [stored] = await storage.getTrials(study.record.id);
+      assert.deepEqual(Object.keys(stored.params).sort(), Object.keys(space).sort());
+      assert.deepEqual(stored.params, trial.params);
+    } finally {
+      await d.close();
+    }
+  });
+
+  test(`${kind}: writes wait for another connection of this process to release the write lock (no stall)`, opts, async () => {
+    const fresh = await db.fresh();
+    const [a, b] = [await fresh.connect(), await fresh.connect()];
+    try {
+      const storage = await SqlStudyStorage.open(a);
+      await SqlStudyStorage.open(b);
+      // b holds a write transaction across a few event-loop turns, as a task broker does
+      let release!: () => void;
+      const held = b.transaction(async (tx) => {
+        await tx.run("INSERT INTO studies (id, name, directions, user_attrs, created_ms) VALUES ('s-held', 'held', '[\"minimize\"]', '{}', 0)");
+        await new Promise<void>((r) => (release = r));
+      });
+      const started = Date.now();
+      const creating = storage.createStudy('waiting', ['minimize']);
+      setTimeout(() => release(), 200);
+      await Promise.all([held, creating]);
+      assert.ok(Date.now() - started < 4000, 'the write waited for the lock without blocking the holder');
+      assert.equal((await storage.listStudies()).length, 2);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 }

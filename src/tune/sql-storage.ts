@@ -6,7 +6,9 @@
  *
  * Concurrency: a trial's number is taken by one INSERT … SELECT MAX(number) + 1 that does nothing on a duplicate
  * key and is retried, so concurrent askers get 0, 1, 2, … with no gaps or repeats; an update rewrites the row
- * only while it is still running (a finished trial never changes, even when two workers race to finish it).
+ * only while it is still running (a finished trial never changes, even when two workers race to finish it). Every
+ * write is a transaction of its own (see `write`), so a study shares a SQLite file with the task broker of the
+ * same process without the two waiting on each other's lock.
  *
  * Imports core, storage (the SQL driver) and the tune records.
  */
@@ -51,12 +53,21 @@ export class SqlStudyStorage implements StudyStorage {
 
   async createStudy(name: string, directions: Direction[], userAttrs: Record<string, unknown> = {}): Promise<StudyRecord> {
     const study: StudyRecord = { id: newId('study'), name, directions: [...directions], createdAt: Date.now(), userAttrs: { ...userAttrs } };
-    const rows = await this.db.query<{ id: string }>(
+    const rows = await this.write((tx) => tx.query<{ id: string }>(
       'INSERT INTO studies (id, name, directions, user_attrs, created_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id',
       [study.id, name, JSON.stringify(study.directions), JSON.stringify(study.userAttrs), study.createdAt],
-    );
+    ));
     if (rows.length === 0) throw errors.alreadyExists('study', name, 'load it with loadStudy or choose another name');
     return freeze(study);
+  }
+
+  /**
+   * A write that returns rows, as a transaction of its own: on SQLite that takes the write lock by polling, where a
+   * bare statement would wait for it synchronously — blocking the event loop, and with it another connection of
+   * this process (a task broker's) that holds the lock and needs the loop to release it.
+   */
+  private write<T>(fn: (tx: SqlDriver) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
   }
 
   async getStudy(name: string): Promise<StudyRecord> {
@@ -82,18 +93,36 @@ export class SqlStudyStorage implements StudyStorage {
       startedAt,
     ];
     for (let attempt = 0; attempt < NUMBER_ATTEMPTS; attempt++) {
-      const rows = await this.db.query<{ number: number }>(
+      const rows = await this.write((tx) => tx.query<{ number: number }>(
         'INSERT INTO trials (study_id, number, state, params, distributions, intermediate, user_attrs, system_attrs, started_ms) ' +
           'SELECT ?, COALESCE(MAX(number) + 1, 0), ?, ?, ?, ?, ?, ?, ? FROM trials WHERE study_id = ? ' +
           'ON CONFLICT (study_id, number) DO NOTHING RETURNING number',
         [studyId, ...values, studyId],
-      );
+      ));
       if (rows.length > 0) return this.trial(studyId, Number(rows[0].number));
     }
     throw new AimassError('UNAVAILABLE', `could not number a new trial of study ${studyId}: ${NUMBER_ATTEMPTS} concurrent askers won the race first; retry`);
   }
 
-  async updateTrial(studyId: string, number: number, patch: TrialPatch): Promise<TrialRecord> {
+  /** Updates of one trial in flight in this process, chained: each reads what the one before it wrote. */
+  private readonly updating = new Map<string, Promise<unknown>>();
+
+  /**
+   * A read-merge-write: a trial's suggestions are written in the background as they are drawn, several at once,
+   * so updates of one trial from this process run one after the other or the later would drop the earlier's keys.
+   */
+  updateTrial(studyId: string, number: number, patch: TrialPatch): Promise<TrialRecord> {
+    const key = `${studyId}\u0000${number}`;
+    const previous = this.updating.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.updateNow(studyId, number, patch));
+    this.updating.set(key, next);
+    void next.catch(() => undefined).then(() => {
+      if (this.updating.get(key) === next) this.updating.delete(key);
+    });
+    return next;
+  }
+
+  private async updateNow(studyId: string, number: number, patch: TrialPatch): Promise<TrialRecord> {
     const current = await this.trial(studyId, number);
     checkTrialPatch(current, patch);
     const next = applyTrialPatch(current, patch);

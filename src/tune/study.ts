@@ -34,6 +34,8 @@ export interface StudyOptions {
   pruner?: Pruner;
   /** Load the study of this name when it exists instead of failing with ALREADY_EXISTS. */
   loadIfExists?: boolean;
+  /** Stored with a new study (a loaded one keeps its own), e.g. the tuning spec it runs. */
+  userAttrs?: Record<string, unknown>;
 }
 
 /** What an objective returns: one value, one per objective, or nothing when it threw TrialPruned. */
@@ -63,7 +65,7 @@ export async function createStudy(o: StudyOptions = {}): Promise<Study> {
   const name = o.name ?? `study-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   let record: StudyRecord;
   try {
-    record = await storage.createStudy(name, directions);
+    record = await storage.createStudy(name, directions, o.userAttrs);
   } catch (e) {
     if (!(o.loadIfExists && e instanceof AimassError && e.code === 'ALREADY_EXISTS')) throw e;
     record = await storage.getStudy(name);

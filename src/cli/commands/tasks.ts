@@ -52,7 +52,7 @@ async function withBroker<T>(context: CliContext, fn: (b: TaskBroker) => Promise
 export function builtinHandlers(): HandlerRegistry {
   const module = fileURLToPath(new URL('../tasks/builtin-handlers.ts', import.meta.url));
   const registry = new HandlerRegistry();
-  for (const type of ['noop', 'sleep', 'train', 'backup']) registry.register(type, { module, export: type });
+  for (const type of ['noop', 'sleep', 'train', 'trial', 'backup']) registry.register(type, { module, export: type });
   return registry;
 }
 

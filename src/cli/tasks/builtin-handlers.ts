@@ -1,7 +1,8 @@
 // The task types every AI Mass worker runs, loaded inside the worker's child processes (see dispatch/handlers.ts).
 // `train` and `backup` run the same code as the `aimass train` and `aimass backup create` commands, in-process in
 // the child with their output captured, so a task and a command behave alike (tracking, registration, errors).
-import { AimassError } from '../../core/index.js';
+// `trial` runs one trial of a tuning study (`aimass tune run`) through tune/'s runTrial.
+import { AimassError, homePath, loadConfig } from '../../core/index.js';
 import type { TaskContext } from '../../dispatch/index.js';
 import { runCli } from '../run.js';
 
@@ -53,6 +54,32 @@ export async function backup(payload: unknown): Promise<unknown> {
   if (typeof p.to === 'string') args.push('--to', p.to);
   if (typeof p.keep === 'number') args.push('--keep', String(p.keep));
   return runCaptured(args);
+}
+
+/** Training failures that would recur on another attempt: they fail the trial instead of retrying the task. */
+const TRIAL_PERMANENT = new Set(['INVALID_ARGUMENT', 'INVALID_SPEC', 'SHAPE_MISMATCH', 'DATA_FORMAT', 'UNSUPPORTED', 'NOT_FOUND', 'TRAINING_DIVERGED']);
+
+/**
+ * One trial of a tuning study (payload {"study": name, "trial": n, "window"?: w}), trained in this child with the
+ * task's threads, reporting into the study in the configured metadata store; the run folder is under
+ * $AIMASS_HOME/runs/tune/. The result is the trial's outcome (state, value, run folder).
+ */
+export async function trial(payload: unknown, ctx: TaskContext): Promise<unknown> {
+  const p = payload as { study?: unknown; trial?: unknown; window?: unknown } | null;
+  if (!p || typeof p.study !== 'string' || !Number.isInteger(p.trial) || (p.trial as number) < 0 || (p.window !== undefined && !(Number.isInteger(p.window) && (p.window as number) >= 1))) {
+    throw new AimassError('INVALID_ARGUMENT', `a trial task takes {"study": "name", "trial": n, "window"?: w}, got ${JSON.stringify(payload)}`);
+  }
+  const { openStudyStorage, runTrial } = await import('../../tune/index.js');
+  const config = loadConfig(process.env);
+  const opened = await openStudyStorage(config.metadataUri);
+  try {
+    return await runTrial(
+      { study: p.study, trial: p.trial as number, window: p.window as number | undefined },
+      { storage: opened.storage, runsDir: homePath(config, 'runs'), threads: Math.max(1, ctx.threads), signal: ctx.signal, retryable: (e) => !TRIAL_PERMANENT.has(e.code) },
+    );
+  } finally {
+    await opened.close();
+  }
 }
 
 async function runCaptured(args: string[]): Promise<unknown> {
