@@ -209,7 +209,11 @@ describe('aimass datasets', () => {
   test('an unknown data set fails with NOT_FOUND, naming the known ones', async () => {
     const out = join(await tempDir(), 'data');
     const r = await aimass(['datasets', 'export', 'imagenet', '--out', out]);
-    assertFailed(r, 1, /^error \[NOT_FOUND\]: no reference data set "imagenet"; known: mnist, spam-assassin\n/);
+    assertFailed(r, 1, /^error \[NOT_FOUND\]: no reference data set "imagenet"; known: mnist, spam-assassin, road-signs\n/);
+    assert.equal(existsSync(out), false);
+    // the generator's options are not silently ignored by a shipped data set
+    const flagged = await aimass(['datasets', 'export', 'mnist', '--out', out, '--count', '5']);
+    assertFailed(flagged, 1, /^error \[INVALID_ARGUMENT\]: --count applies to road-signs .*not to mnist/);
     assert.equal(existsSync(out), false);
   });
 });

@@ -23,3 +23,4 @@ export * from './merge.js';
 export * from './versioned.js';
 export { FingerprintSet, hash32 } from './hashing.js';
 export { DistinctCounter, Moments, Reservoir, TopValues } from './sketches.js';
+export * from './road-signs.js';
