@@ -18,7 +18,10 @@ export async function startApiServer(
   env: Record<string, string | undefined>,
   o: { port?: number; host?: string; fallbackToFreePort?: boolean } = {},
 ): Promise<RunningServer> {
-  const logger = createLogger({ level: config.logLevel, name: 'api' });
+  // The command's own output is for people: the server's JSON log lines (a line per request at info) would
+  // interleave with it, so it logs warnings and errors only unless AIMASS_LOG_LEVEL asks for more detail.
+  const level = config.logLevel === 'info' ? 'warn' : config.logLevel;
+  const logger = createLogger({ level, name: 'api' });
   const registry = await openRegistry(config, env);
   const modelCache = new ModelCache(registry, {
     refreshIntervalMs: 1000,
