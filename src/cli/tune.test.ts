@@ -1,18 +1,21 @@
 // `aimass tune` end to end through the real executable and real processes, on a tiny generated CSV data set: a
 // study whose trials run as `trial` tasks on a separate `aimass worker` (embedded dispatcher, SQLite), then
 // show / list / plot of it; pruning that stops the training runs after their first epoch; a coordinator killed
-// mid-study and run again ending with the same trials as an uninterrupted run; and the hint when no worker takes
+// mid-study and run again ending with the same trials as an uninterrupted run; a worker killed mid-trial whose
+// trial another worker resumes from its checkpoint once the lease runs out; and the hint when no worker takes
 // the trial tasks.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BLOBS_SPEC, writeBlobs } from '../../test/support/blobs-csv.js';
+import { BLOBS_SPEC, blobRows, blobsCsv, writeBlobs } from '../../test/support/blobs-csv.js';
 import { aimass, aimassBin, jsonOf, stdoutOf } from '../../test/support/cli.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
+import { openEmbeddedBroker, type TaskRecord } from '../dispatch/index.js';
+import { openSqliteDriver } from '../storage/index.js';
 import { openStudyStorage, type TrialRecord } from '../tune/index.js';
 
 const tempDir = useTempDirs('cli-tune');
@@ -47,10 +50,13 @@ function start(args: string[], env: Record<string, string>): { proc: ChildProces
   };
 }
 
-/** A folder with the blobs data, a base training spec (4 epochs) and a tuning spec `tune.json`. */
-async function studyFolder(tuning: Record<string, unknown>): Promise<string> {
+/**
+ * A folder with the blobs data (240 training rows, or `trainRows`), a base training spec (4 epochs, or `train`'s
+ * fields) and a tuning spec `tune.json`.
+ */
+async function studyFolder(tuning: Record<string, unknown>, o: { train?: Record<string, unknown>; trainRows?: number } = {}): Promise<string> {
   const dir = await tempDir();
-  await writeBlobs(dir, { spec: { ...BLOBS_SPEC, epochs: 4 } });
+  await writeBlobs(dir, { spec: { ...BLOBS_SPEC, epochs: 4, ...o.train }, ...(o.trainRows ? { trainCsv: blobsCsv(blobRows(o.trainRows, 1)) } : {}) });
   await writeFile(
     join(dir, 'tune.json'),
     JSON.stringify({
@@ -192,6 +198,83 @@ test('a coordinator killed mid-study and run again ends with the same trials as 
   const right = jsonOf<ShowJson>(b).trials;
   assert.equal(left.length, 5);
   assert.deepEqual(byNumber(right), byNumber(left));
+});
+
+test('a worker killed mid-trial: the other worker takes its task when the lease runs out, resumes the trial from its checkpoint and the study ends as an uninterrupted one', async () => {
+  // trials long enough (5 epochs of ~1 s) to kill one between epochs; no pruner, so every trial must end complete
+  const epochs = 5;
+  const spec = { name: 'worker-kill', trials: 3, parallelism: 2 };
+  const folder = () => studyFolder(spec, { train: { epochs, batchSize: 8 }, trainRows: 4000 });
+  const [whole, killed] = await Promise.all([folder(), folder()]);
+  const wholeEnv = { AIMASS_HOME: join(whole, 'home'), AIMASS_LOG_LEVEL: 'warn' };
+  const env = { AIMASS_HOME: join(killed, 'home'), AIMASS_LOG_LEVEL: 'warn' };
+  const worker = (id: string) => start(['worker', '--id', id, '--cpu', '1', '--max-concurrent', '1', '--memory-mb', '4096', '--lease-ms', '3000'], env);
+
+  const interrupted = async () => {
+    const [doomed, survivor] = [worker('doomed'), worker('survivor')];
+    await Promise.all([doomed.waitFor(/taking tasks/), survivor.waitFor(/taking tasks/)]);
+    const coordinator = start(['tune', 'run', join(killed, 'tune.json'), '--no-local'], env);
+    const uri = `sqlite:${join(killed, 'home', 'aimass.db')}`;
+    const broker = await openEmbeddedBroker(await openSqliteDriver(uri));
+    const opened = await openStudyStorage(uri);
+    // wait until `doomed` is training a trial with 1 to 3 of its 5 epochs reported (and checkpointed), then kill it
+    let victim: { task: TaskRecord; trial: number; reported: number; at: number } | undefined;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!victim) {
+        assert.ok(Date.now() < deadline, `the doomed worker never trained a trial mid-way:\n${coordinator.stderr()}`);
+        const task = (await broker.list({ type: 'trial' })).find((t) => t.state === 'running' && t.node === 'doomed');
+        if (task) {
+          const trial = (task.payload as { trial: number }).trial;
+          const study = await opened.storage.getStudy('worker-kill').catch(() => undefined);
+          const record = study && (await opened.storage.getTrials(study.id))[trial];
+          const reported = record ? Object.keys(record.intermediate).length : 0;
+          if (reported >= 1 && reported <= epochs - 2) {
+            doomed.proc.kill('SIGKILL');
+            victim = { task, trial, reported, at: Date.now() };
+            break;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await broker.close();
+      await opened.close();
+    }
+    const [code] = await once(coordinator.proc, 'exit');
+    assert.equal(code, 0, coordinator.stderr());
+    survivor.proc.kill('SIGTERM');
+    await once(survivor.proc, 'exit');
+    return { ...victim, stderr: coordinator.stderr() };
+  };
+  const [reference, victim] = await Promise.all([aimass(['tune', 'run', join(whole, 'tune.json')], wholeEnv, 120_000), interrupted()]);
+  assert.equal(reference.code, 0, reference.stderr);
+
+  // the killed trial ended complete, its task in two attempts: the lease ran out on `doomed`, `survivor` finished it
+  assert.match(victim.stderr, new RegExp(`^trial ${victim.trial} complete: val_loss \\S+`, 'm'));
+  const task = jsonOf<TaskRecord>(await aimass(['--json', 'tasks', 'show', victim.task.id], env));
+  assert.equal(task.state, 'succeeded');
+  assert.deepEqual(
+    task.history.map((a) => [a.attempt, a.node, a.outcome]),
+    [
+      [1, 'doomed', 'lease-expired'],
+      [2, 'survivor', 'succeeded'],
+    ],
+  );
+  // resumed, not trained again: a fresh run writes spec.json into its folder, a resumed one leaves it as it was
+  const shown = jsonOf<ShowJson>(await aimass(['--json', 'tune', 'show', 'worker-kill', '--top', '100'], env)).trials;
+  const runDir = (shown.find((t) => t.number === victim.trial)!.userAttrs as { runDir: string }).runDir;
+  assert.ok((await stat(join(runDir, 'spec.json'))).mtimeMs < victim.at, 'spec.json was written before the kill only');
+  const metrics = JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8')) as { history: { epoch: number }[] };
+  assert.deepEqual(
+    metrics.history.map((h) => h.epoch),
+    Array.from({ length: epochs }, (_, i) => i + 1),
+  );
+  // the same trials, params and values as the uninterrupted study
+  const left = jsonOf<ShowJson>(await aimass(['--json', 'tune', 'show', 'worker-kill', '--top', '100'], wholeEnv)).trials;
+  assert.equal(left.length, 3);
+  assert.ok(shown.every((t) => t.state === 'complete'), JSON.stringify(byNumber(shown)));
+  assert.deepEqual(byNumber(shown), byNumber(left));
 });
 
 test('with no worker to take the trial tasks, tune run --no-local says so instead of waiting silently', async () => {

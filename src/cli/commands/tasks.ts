@@ -31,12 +31,13 @@ import { emit, table } from '../output.js';
 
 /**
  * The broker over the configured metadata store: embedded, or JetStream when a NATS URL is given (then the
- * metadata store is normally PostgreSQL, shared by every node).
+ * metadata store is normally PostgreSQL, shared by every node). `leaseMs`: how long a task this process claims
+ * stays its own without a heartbeat, i.e. how soon a killed worker's task runs elsewhere (the brokers' default: 30 s).
  */
-export async function openTaskBroker(config: Config, natsUrl?: string): Promise<TaskBroker> {
+export async function openTaskBroker(config: Config, natsUrl?: string, o: { leaseMs?: number } = {}): Promise<TaskBroker> {
   const uri = config.metadataUri;
   const driver = uri.startsWith('sqlite:') ? await openSqliteDriver(uri) : await openPostgresDriver(uri);
-  return natsUrl ? openJetStreamBroker(driver, { servers: natsUrl }) : openEmbeddedBroker(driver);
+  return natsUrl ? openJetStreamBroker(driver, { servers: natsUrl, leaseMs: o.leaseMs }) : openEmbeddedBroker(driver, { leaseMs: o.leaseMs });
 }
 
 async function withBroker<T>(context: CliContext, fn: (b: TaskBroker) => Promise<T>, natsUrl?: string): Promise<T> {
@@ -159,7 +160,8 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
     .option('--label <key=value...>', 'node labels tasks can require')
     .option('--max-concurrent <n>', 'tasks at once (default: --cpu)')
     .option('--join <url>', 'join the cluster at this NATS URL: tasks over JetStream, membership with load (default: AIMASS_NATS_URL)')
-    .action(async (o: { id?: string; cpu?: string; memoryMb?: string; kinds: string; label?: string[]; maxConcurrent?: string; join?: string }) => {
+    .option('--lease-ms <ms>', 'a task this worker took goes back to the queue this long after the worker dies (heartbeats renew it; default 30000)')
+    .action(async (o: { id?: string; cpu?: string; memoryMb?: string; kinds: string; label?: string[]; maxConcurrent?: string; join?: string; leaseMs?: string }) => {
       const config = context.config();
       const labels: Record<string, string> = {};
       for (const l of o.label ?? []) {
@@ -178,7 +180,7 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
       };
       const logger = createLogger({ level: config.logLevel, name: 'worker' });
       const natsUrl = natsUrlFrom(o.join);
-      const broker = await openTaskBroker(config, natsUrl);
+      const broker = await openTaskBroker(config, natsUrl, { leaseMs: o.leaseMs === undefined ? undefined : whole(o.leaseMs, '--lease-ms', 100) });
       const worker = new TaskWorker({ broker, node, handlers: builtinHandlers(), logger, maxConcurrent: o.maxConcurrent === undefined ? undefined : whole(o.maxConcurrent, '--max-concurrent', 1) });
       worker.on('task-started', (t: { taskId: string; type?: string }) => logger.info({ task: t.taskId }, `task ${t.taskId} started`));
       worker.on('task-ended', (t: { taskId: string; outcome?: string }) => logger.info({ task: t.taskId, outcome: t.outcome }, `task ${t.taskId} ended: ${t.outcome ?? ''}`));

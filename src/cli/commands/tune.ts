@@ -134,7 +134,9 @@ export async function tuneWithDispatcher(config: Config, spec: TuningSpec, o: Tu
         kinds: ['any' as const],
         labels: {},
       };
-      worker = new TaskWorker({ broker, node, handlers, logger, maxConcurrent: parallelism, prefetch: 0 });
+      // the trial children read their configuration from the environment: give them this config, not the caller's env
+      const env: Record<string, string> = { AIMASS_HOME: config.home, AIMASS_METADATA_URI: config.metadataUri, AIMASS_ARTIFACT_URI: config.artifactUri, AIMASS_LOG_LEVEL: config.logLevel };
+      worker = new TaskWorker({ broker, node, handlers, logger, maxConcurrent: parallelism, prefetch: 0, pool: { env } });
       worker.start();
     }
     const { natsUrl: _n, local: _l, ...rest } = o;
