@@ -5,9 +5,9 @@
 //
 // When several claimers wait in this process, the least loaded looks first: that is "among fitting nodes,
 // the least loaded" for in-process workers.
-import { EventEmitter } from 'node:events';
 import { migrate, type SqlDriver } from '../storage/index.js';
-import type { ClaimOptions, TaskBroker, TaskEvent } from './broker.js';
+import type { ClaimOptions, TaskBroker } from './broker.js';
+import { StoreBackedBroker } from './store-broker.js';
 import {
   TaskStore,
   type ClaimBatch,
@@ -15,9 +15,7 @@ import {
   type ClaimOffer,
   type Lease,
   type LeaseStatus,
-  type TaskCounts,
   type TaskFailure,
-  type TaskFilter,
   type TaskStoreOptions,
   type UpdateResult,
 } from './task-store.js';
@@ -43,25 +41,24 @@ export async function openEmbeddedBroker(driver: SqlDriver, options: EmbeddedBro
   return new EmbeddedBroker(new TaskStore(driver, options), options);
 }
 
-export class EmbeddedBroker implements TaskBroker {
+export class EmbeddedBroker extends StoreBackedBroker implements TaskBroker {
   readonly transport = 'embedded';
   readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly ownsDriver: boolean;
-  private readonly events = new EventEmitter();
   private readonly waiters = new Set<Waiter>();
   private closed = false;
   /** Counts wake-ups, so a claim can tell that something changed while its query was running. */
   private generation = 0;
 
   constructor(
-    readonly store: TaskStore,
+    store: TaskStore,
     options: EmbeddedBrokerOptions = {},
   ) {
+    super(store);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.ownsDriver = options.ownsDriver ?? true;
-    this.events.setMaxListeners(0);
   }
 
   async submit(spec: TaskSpec): Promise<{ task: TaskRecord; created: boolean }> {
@@ -117,7 +114,7 @@ export class EmbeddedBroker implements TaskBroker {
   async fail(lease: Lease, failure: TaskFailure): Promise<UpdateResult> {
     const out = await this.store.fail(lease, failure);
     if (out.recorded) {
-      this.emit(out.task.state === 'queued' ? 'retrying' : out.task.state === 'dead' ? 'dead' : 'failed', out.task, lease.attempt);
+      this.emitFailure(out.task, lease.attempt);
       this.wakeWaiters();
     }
     return out;
@@ -132,23 +129,6 @@ export class EmbeddedBroker implements TaskBroker {
     return out;
   }
 
-  get(taskId: string): Promise<TaskRecord | undefined> {
-    return this.store.get(taskId);
-  }
-
-  list(filter?: TaskFilter): Promise<TaskRecord[]> {
-    return this.store.list(filter);
-  }
-
-  counts(): Promise<TaskCounts> {
-    return this.store.counts();
-  }
-
-  watch(listener: (event: TaskEvent) => void): () => void {
-    this.events.on('event', listener);
-    return () => this.events.off('event', listener);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -157,16 +137,8 @@ export class EmbeddedBroker implements TaskBroker {
   }
 
   private report(result: ClaimBatch): void {
-    for (const task of result.requeued) this.emit('requeued', task);
-    for (const task of result.ended) this.emit(task.state === 'dead' ? 'dead' : 'failed', task);
-    for (const c of result.claimed) this.emit('claimed', c.task);
+    this.emitClaimBatch(result);
     if (result.requeued.length > 0) this.wakeWaiters();
-  }
-
-  private emit(kind: TaskEvent['kind'], task: TaskRecord, attempt = task.attempts): void {
-    const event: TaskEvent = { kind, taskId: task.id, type: task.type, state: task.state, attempt };
-    if (task.node) event.node = task.node;
-    this.events.emit('event', event);
   }
 
   /** Least loaded first: their claims reach the store first. */

@@ -37,11 +37,11 @@
 // the next pull must see are confirmed by the server (sent as requests) before that pull goes out.
 //
 // Events (watch) are this broker's own changes, like the embedded broker's; waitForTask also polls SQL.
-import { EventEmitter } from 'node:events';
 import type { NatsConnection, Msg, MsgHdrs, Subscription } from '@nats-io/transport-node';
 import { AimassError, errors } from '../core/index.js';
 import { migrate, type SqlDriver } from '../storage/index.js';
-import type { ClaimOptions, TaskBroker, TaskEvent } from './broker.js';
+import type { ClaimOptions, TaskBroker } from './broker.js';
+import { StoreBackedBroker } from './store-broker.js';
 import { kindFits } from './scheduling.js';
 import {
   TaskStore,
@@ -50,9 +50,7 @@ import {
   type ClaimOffer,
   type Lease,
   type LeaseStatus,
-  type TaskCounts,
   type TaskFailure,
-  type TaskFilter,
   type TaskGlance,
   type TaskStoreOptions,
   type UpdateResult,
@@ -127,7 +125,7 @@ function serverList(uri: string): string[] {
   return hosts.split(',').map((h) => h.trim()).filter(Boolean);
 }
 
-export class JetStreamBroker implements TaskBroker {
+export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
   readonly transport = 'nats';
   readonly leaseMs: number;
   readonly stream: string;
@@ -141,7 +139,6 @@ export class JetStreamBroker implements TaskBroker {
   private readonly republishTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<number> | undefined;
   private readonly ownsDriver: boolean;
-  private readonly events = new EventEmitter();
   private readonly sleepers = new Set<() => void>();
   /** Pulled, not taken, not given back yet: the next claim looks at these first. */
   private held: Delivery[] = [];
@@ -159,11 +156,12 @@ export class JetStreamBroker implements TaskBroker {
   private closed = false;
 
   constructor(
-    readonly store: TaskStore,
+    store: TaskStore,
     private readonly nc: NatsConnection,
     private readonly ownsConnection: boolean,
     options: JetStreamBrokerOptions = {},
   ) {
+    super(store);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.stream = options.stream ?? 'AIMASS_TASKS';
     this.consumer = options.consumer ?? 'workers';
@@ -176,7 +174,6 @@ export class JetStreamBroker implements TaskBroker {
     const republishMs = options.republishMs ?? 30_000;
     if (republishMs > 0) this.republishTimer = setInterval(() => void this.republish().catch(() => undefined), republishMs).unref();
     this.ownsDriver = options.ownsDriver ?? true;
-    this.events.setMaxListeners(0);
     for (const [what, value] of [
       ['stream', this.stream],
       ['consumer', this.consumer],
@@ -369,7 +366,7 @@ export class JetStreamBroker implements TaskBroker {
         for (const d of deliveries) this.nak(d, 0);
         throw e;
       }
-      this.report(result);
+      this.emitClaimBatch(result);
       const taken = new Map(result.claimed.map((c) => [c.task.id, c]));
       const tokens = new Map<string, Delivery>();
       const rest: Delivery[] = [];
@@ -481,7 +478,7 @@ export class JetStreamBroker implements TaskBroker {
       // Not recorded and not finished: another attempt holds the task now; its delivery is the live one.
     }
     if (out.recorded) {
-      this.emit(out.task.state === 'queued' ? 'retrying' : out.task.state === 'dead' ? 'dead' : 'failed', out.task, lease.attempt);
+      this.emitFailure(out.task, lease.attempt);
       this.wake();
     }
     return out;
@@ -494,27 +491,10 @@ export class JetStreamBroker implements TaskBroker {
     return out;
   }
 
-  get(taskId: string): Promise<TaskRecord | undefined> {
-    return this.store.get(taskId);
-  }
-
-  list(filter?: TaskFilter): Promise<TaskRecord[]> {
-    return this.store.list(filter);
-  }
-
-  counts(): Promise<TaskCounts> {
-    return this.store.counts();
-  }
-
   /** Messages in the stream: queued or held by a worker, not yet acked or termed. */
   async depth(): Promise<number> {
     const { jetstreamManager } = await import('@nats-io/jetstream');
     return (await (await jetstreamManager(this.nc)).streams.info(this.stream)).state.messages;
-  }
-
-  watch(listener: (event: TaskEvent) => void): () => void {
-    this.events.on('event', listener);
-    return () => this.events.off('event', listener);
   }
 
   async close(): Promise<void> {
@@ -622,18 +602,6 @@ export class JetStreamBroker implements TaskBroker {
   }
 
   // --- events and local wake-ups ----------------------------------------------------------------------------
-
-  private report(result: ClaimBatch): void {
-    for (const task of result.requeued) this.emit('requeued', task);
-    for (const task of result.ended) this.emit(task.state === 'dead' ? 'dead' : 'failed', task);
-    for (const c of result.claimed) this.emit('claimed', c.task);
-  }
-
-  private emit(kind: TaskEvent['kind'], task: TaskRecord, attempt = task.attempts): void {
-    const event: TaskEvent = { kind, taskId: task.id, type: task.type, state: task.state, attempt };
-    if (task.node) event.node = task.node;
-    this.events.emit('event', event);
-  }
 
   private wake(): void {
     for (const wake of [...this.sleepers]) wake();
