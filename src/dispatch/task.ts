@@ -77,16 +77,9 @@ export interface TaskAttempt {
   error: TaskError | null;
 }
 
-export interface TaskRecord {
+/** A task as stored: its normalized spec, its state and its attempt history. */
+export interface TaskRecord extends NormalizedTaskSpec {
   id: string;
-  type: string;
-  payload: unknown;
-  priority: number;
-  resources: ResourceNeeds;
-  timeoutMs: number;
-  deadline: string | null;
-  retry: RetryPolicy;
-  idempotencyKey: string | null;
   state: TaskState;
   /** Attempts started so far (the current one included while running). */
   attempts: number;
