@@ -13,7 +13,6 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { AimassError } from '../core/index.js';
 import type { FromChild, RunMessage, SkipMessage } from './child-protocol.js';
-import type { HandlerRef } from './handlers.js';
 
 export interface ProcessPoolOptions {
   /** Children at most (busy and idle together). */
@@ -28,13 +27,8 @@ export interface ProcessPoolOptions {
   env?: Record<string, string>;
 }
 
-export interface ChildJob {
-  taskId: string;
-  attempt: number;
-  taskType: string;
-  handler: Required<HandlerRef>;
-  payload: unknown;
-  threads: number;
+/** What a child is sent (the run message's fields), and the limits the pool enforces around it. */
+export interface ChildJob extends Omit<RunMessage, 'type'> {
   memoryMb: number;
   timeoutMs: number;
 }
