@@ -1,7 +1,9 @@
 /**
- * Shared output helpers for commands: JSON when --json is given, otherwise aligned text tables.
+ * Shared output helpers for commands: JSON when --json is given, otherwise aligned text tables; flag parsing
+ * every command shares.
  */
 import type { Command } from 'commander';
+import { AimassError } from '../core/index.js';
 import type { CliContext, GlobalOptions } from './context.js';
 
 export function isJson(command: Command): boolean {
@@ -42,4 +44,10 @@ export function formatMetrics(m: Record<string, number>, max = 3): string {
     .slice(0, max)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`)
     .join(' ');
+}
+
+/** A whole-number flag value of at least `min`; anything else is INVALID_ARGUMENT naming the flag. */
+export function wholeNumber(text: string, flag: string, min: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
+  return Number(text);
 }

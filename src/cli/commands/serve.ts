@@ -19,6 +19,7 @@ import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import { TaskWorker } from '../../dispatch/index.js';
 import { nextSignal } from '../api-server.js';
 import type { CliContext } from '../context.js';
+import { wholeNumber } from '../output.js';
 import { builtinHandlers, openTaskBroker } from './tasks.js';
 
 interface ServeOptions {
@@ -128,11 +129,6 @@ async function startTaskWorker(config: ReturnType<CliContext['config']>, slots: 
       await broker.close();
     },
   };
-}
-
-function wholeNumber(text: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
-  return Number(text);
 }
 
 function portNumber(text: string): number {

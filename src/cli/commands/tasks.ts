@@ -27,7 +27,7 @@ import {
 import { openPostgresDriver, openSqliteDriver } from '../../storage/index.js';
 import type { CliContext } from '../context.js';
 import { joinCluster, natsUrlFrom } from './cluster.js';
-import { emit, table } from '../output.js';
+import { emit, table, wholeNumber } from '../output.js';
 
 /**
  * The broker over the configured metadata store: embedded, or JetStream when a NATS URL is given (then the
@@ -57,10 +57,6 @@ export function builtinHandlers(): HandlerRegistry {
   return registry;
 }
 
-const whole = (text: string, flag: string, min: number): number => {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
-  return Number(text);
-};
 
 function summary(t: TaskRecord): (string | number)[] {
   const error = t.error ? `${t.error.code}: ${t.error.message}`.slice(0, 60) : '';
@@ -93,11 +89,11 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
       }
       const priority = /^-?\d+$/.test(String(o.priority)) ? Number(o.priority) : (o.priority as TaskSpec['priority']);
       const spec: TaskSpec = { type, payload, priority };
-      if (o.timeout !== undefined) spec.timeoutMs = whole(String(o.timeout), '--timeout', 1);
-      if (o.maxAttempts !== undefined) spec.retry = { maxAttempts: whole(String(o.maxAttempts), '--max-attempts', 1) };
+      if (o.timeout !== undefined) spec.timeoutMs = wholeNumber(String(o.timeout), '--timeout', 1);
+      if (o.maxAttempts !== undefined) spec.retry = { maxAttempts: wholeNumber(String(o.maxAttempts), '--max-attempts', 1) };
       const resources: TaskSpec['resources'] = {};
-      if (o.cpu !== undefined) resources.cpu = whole(String(o.cpu), '--cpu', 1);
-      if (o.memoryMb !== undefined) resources.memoryMb = whole(String(o.memoryMb), '--memory-mb', 1);
+      if (o.cpu !== undefined) resources.cpu = wholeNumber(String(o.cpu), '--cpu', 1);
+      if (o.memoryMb !== undefined) resources.memoryMb = wholeNumber(String(o.memoryMb), '--memory-mb', 1);
       if (o.kind !== undefined) resources.kind = o.kind as TaskKind;
       if (Object.keys(resources).length) spec.resources = resources;
       if (o.key !== undefined) spec.idempotencyKey = String(o.key);
@@ -117,7 +113,7 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
     .option('-n, --limit <n>', 'at most this many', '50')
     .action(async (o: { state?: string; type?: string; limit: string }, cmd: Command) => {
       if (o.state && !TASK_STATES.includes(o.state as TaskState)) throw new AimassError('INVALID_ARGUMENT', `--state must be one of ${TASK_STATES.join(', ')}, got "${o.state}"`);
-      const limit = whole(o.limit, '--limit', 1);
+      const limit = wholeNumber(o.limit, '--limit', 1);
       await withBroker(context, async (broker) => {
         const list = await broker.list({ states: o.state ? [o.state as TaskState] : undefined, type: o.type, limit });
         const counts = await broker.counts();
@@ -173,15 +169,15 @@ export function registerTasksCommand(program: Command, context: CliContext): voi
       for (const k of kinds) if (!['image', 'text', 'any'].includes(k)) throw new AimassError('INVALID_ARGUMENT', `--kinds takes image, text or any, got "${k}"`);
       const node = {
         id: o.id ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}`,
-        cpu: o.cpu === undefined ? config.threads : whole(o.cpu, '--cpu', 1),
-        memoryMb: o.memoryMb === undefined ? 4096 : whole(o.memoryMb, '--memory-mb', 64),
+        cpu: o.cpu === undefined ? config.threads : wholeNumber(o.cpu, '--cpu', 1),
+        memoryMb: o.memoryMb === undefined ? 4096 : wholeNumber(o.memoryMb, '--memory-mb', 64),
         kinds,
         labels,
       };
       const logger = createLogger({ level: config.logLevel, name: 'worker' });
       const natsUrl = natsUrlFrom(o.join);
-      const broker = await openTaskBroker(config, natsUrl, { leaseMs: o.leaseMs === undefined ? undefined : whole(o.leaseMs, '--lease-ms', 100) });
-      const worker = new TaskWorker({ broker, node, handlers: builtinHandlers(), logger, maxConcurrent: o.maxConcurrent === undefined ? undefined : whole(o.maxConcurrent, '--max-concurrent', 1) });
+      const broker = await openTaskBroker(config, natsUrl, { leaseMs: o.leaseMs === undefined ? undefined : wholeNumber(o.leaseMs, '--lease-ms', 100) });
+      const worker = new TaskWorker({ broker, node, handlers: builtinHandlers(), logger, maxConcurrent: o.maxConcurrent === undefined ? undefined : wholeNumber(o.maxConcurrent, '--max-concurrent', 1) });
       worker.on('task-started', (t: { taskId: string; type?: string }) => logger.info({ task: t.taskId }, `task ${t.taskId} started`));
       worker.on('task-ended', (t: { taskId: string; outcome?: string }) => logger.info({ task: t.taskId, outcome: t.outcome }, `task ${t.taskId} ended: ${t.outcome ?? ''}`));
       worker.start();

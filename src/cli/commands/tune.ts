@@ -37,15 +37,11 @@ import {
   type TuningSpec,
 } from '../../tune/index.js';
 import type { CliContext } from '../context.js';
-import { emit, table } from '../output.js';
+import { emit, table, wholeNumber } from '../output.js';
 import { natsUrlFrom } from './cluster.js';
 import { builtinHandlers, openTaskBroker } from './tasks.js';
 
-const whole = (text: string | undefined, flag: string): number | undefined => {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ 1, got "${text}"`);
-  return Number(text);
-};
+const whole = (text: string | undefined, flag: string): number | undefined => (text === undefined ? undefined : wholeNumber(text, flag, 1));
 
 async function withStorage<T>(context: CliContext, fn: (s: StudyStorage) => Promise<T>): Promise<T> {
   const opened = await openStudyStorage(context.config().metadataUri);
