@@ -408,15 +408,24 @@ export class TaskStore {
     const now = Math.trunc(this.clock());
     const at = iso(now);
     const expiresAt = now + leaseMs;
-    const { where, params } = this.claimable(offer, now, only);
+    if (only?.length === 0) return { claimed: [], ended: [], soonestLease: null };
+    const { where, params } = this.claimable(offer, now, undefined);
     if (!where) return { claimed: [], ended: [], soonestLease: null };
     const late = `tasks.deadline_ms < ${now}`;
     // A node without labels takes only tasks that ask for none: a text comparison, no JSON to parse per row.
     const labels = Object.keys(offer.labels ?? {}).length === 0 ? "labels = '{}'" : 'CAST(labels AS jsonb) <@ CAST(? AS jsonb)';
     if (labels !== "labels = '{}'") params.push(JSON.stringify(offer.labels));
+    const fits = `${where.join(' AND ')} AND (deadline_ms < ${now} OR ${labels})`;
+    // Named tasks (a transport's delivered messages) are looked up one by one by key, in a subquery per id that
+    // the planner cannot turn into a scan of the queue: without statistics (a new table, or no autovacuum) it
+    // took the queued tasks for a handful and scanned every dead entry of them on each claim.
+    const picked = only
+      ? `SELECT t.id FROM (VALUES ${only.map(() => '(?)').join(', ')}) AS named (id) CROSS JOIN LATERAL ` +
+        `(SELECT id, sort_key FROM tasks WHERE tasks.id = named.id AND ${fits} FOR UPDATE SKIP LOCKED) AS t ORDER BY t.sort_key, t.id LIMIT ${max}`
+      : `SELECT id FROM tasks WHERE ${fits} ORDER BY sort_key, id LIMIT ${max} FOR UPDATE SKIP LOCKED`;
+    if (only) params.unshift(...only);
     const rows = await this.db.query<TaskRow & { soonest_lease: number | null }>(
-      `WITH picked AS (SELECT id FROM tasks WHERE ${where.join(' AND ')} AND (deadline_ms < ${now} OR ${labels}) ` +
-        `ORDER BY sort_key, id LIMIT ${max} FOR UPDATE SKIP LOCKED), ` +
+      `WITH picked AS (${picked}), ` +
         `leased AS (UPDATE tasks SET state = CASE WHEN ${late} THEN 'failed' ELSE 'running' END, ` +
         `attempts = CASE WHEN ${late} THEN tasks.attempts ELSE tasks.attempts + 1 END, ` +
         `node = CASE WHEN ${late} THEN NULL ELSE ? END, ` +
