@@ -14,6 +14,7 @@ import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry as PromRegistry } from 'prom-client';
 import type { Logger } from '../core/index.js';
 import type { Registry } from '../registry/index.js';
 import type { ModelCache } from '../serve/index.js';
@@ -40,6 +41,8 @@ export interface AppOptions {
   maxRequestBytes?: number;
   /** Adds prom-client's Node.js process metrics to /metrics (default true). */
   processMetrics?: boolean;
+  /** Makes the text of GET /metrics from the app's registry (default: its metrics; see MetricsOptions.gather). */
+  gatherMetrics?: (local: PromRegistry) => Promise<string>;
   /**
    * Answers POST /v2/…/infer over a socket from the server's request handler, in front of Fastify, through the
    * same code as the route (default true; see infer-fast-lane.ts). `inject()` always reaches the route.
@@ -100,7 +103,7 @@ export function buildApp(o: AppOptions): FastifyInstance {
   });
   void app.register(swaggerUi, { routePrefix: '/docs' });
   // after @fastify/swagger, so that the document lists GET /metrics; its hooks still see every route
-  installMetrics(app, { modelCache: o.modelCache, processMetrics: o.processMetrics });
+  installMetrics(app, { modelCache: o.modelCache, processMetrics: o.processMetrics, gather: o.gatherMetrics });
 
   // inside a plugin, so that it is added after @fastify/swagger has loaded and the document lists it
   void app.register(async (scope) => {

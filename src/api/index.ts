@@ -15,6 +15,6 @@ export {
   inferenceRoutes,
   type InferenceRoutesOptions,
 } from './inference-routes.js';
-export { METRICS_PATH, installMetrics, noteServedModel, type MetricsOptions } from './metrics.js';
+export { METRICS_PATH, installMetrics, metricsRegistryOf, noteServedModel, type MetricsOptions } from './metrics.js';
 export { DEFAULT_MAX_UPLOAD_BYTES, actingRegistry, modelsRoutes, type ModelsRoutesOptions } from './models-routes.js';
 export { compareRunsResponse, runsRoutes, type RunsRoutesOptions } from './runs-routes.js';

@@ -30,6 +30,11 @@ export interface MetricsOptions {
   modelCache?: ModelCache;
   /** Collects prom-client's Node.js process metrics too (default true). */
   processMetrics?: boolean;
+  /**
+   * Makes the text GET /metrics answers with, given this app's registry (default: that registry's metrics). A
+   * server of several processes asks its primary for every process's metrics summed (serve-cluster.ts).
+   */
+  gather?: (local: Registry) => Promise<string>;
 }
 
 export const METRICS_PATH = '/metrics';
@@ -50,6 +55,12 @@ export interface RequestRecorder {
 }
 
 const recorders = new WeakMap<FastifyInstance, RequestRecorder>();
+const registries = new WeakMap<FastifyInstance, Registry>();
+
+/** The prom-client registry of `app`'s metrics (installMetrics has run on it), if any. */
+export function metricsRegistryOf(app: FastifyInstance): Registry | undefined {
+  return registries.get(app);
+}
 
 /** The recorder of `app`'s metrics (installMetrics has run on it), if any. */
 export function requestRecorderOf(app: FastifyInstance): RequestRecorder | undefined {
@@ -67,7 +78,9 @@ export function noteServedModel(request: FastifyRequest, model: string, version:
 /** Adds the metrics hooks to `app` (the root instance, so they see every route) and GET /metrics. */
 export function installMetrics(app: FastifyInstance, o: MetricsOptions = {}): Registry {
   const registry = new Registry();
+  registries.set(app, registry);
   if (o.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const gather = o.gather ?? ((local: Registry) => local.metrics());
 
   const errors = new Counter({ name: 'aimass_errors_total', help: 'failed requests by catalog error code, over every route', labelNames: ['code'], registers: [registry] });
   app.addHook('onError', async (request, _reply, error) => {
@@ -92,7 +105,7 @@ export function installMetrics(app: FastifyInstance, o: MetricsOptions = {}): Re
           response: { 200: { type: 'string', description: 'Prometheus text format 0.0.4' } },
         },
       },
-      async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+      async (_request, reply) => reply.type(registry.contentType).send(await gather(registry)),
     );
   });
   return registry;

@@ -59,35 +59,23 @@ test('aimass serve logs its URL, answers over HTTP, and exits 0 on SIGTERM', asy
   }
 });
 
-test('aimass serve refuses backup options without --backup-every', async () => {
+/** Runs `aimass serve --port 0 ARGS` on a fresh home; it must exit 1 saying `message`. */
+async function serveRefuses(args: string[], message: RegExp): Promise<void> {
   const home = await tempDir();
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
-  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--backup-keep', '3'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', ...args], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const [code] = await once(child, 'exit');
-  assert.equal(code, 1);
-  assert.match(stderr, /--backup-keep needs --backup-every/);
-});
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, message);
+}
 
-test('aimass serve refuses a --max-request-bytes that is not a size', async () => {
-  const home = await tempDir();
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
-  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--max-request-bytes', 'lots'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'exit');
-  assert.equal(code, 1);
-  assert.match(stderr, /--max-request-bytes must be a size in bytes, e\.g\. 1000000, 512KiB or 16MiB, got "lots"/);
-});
+test('aimass serve refuses backup options without --backup-every', () => serveRefuses(['--backup-keep', '3'], /--backup-keep needs --backup-every/));
 
-test('aimass serve refuses batching and worker options that are not whole numbers in range', async () => {
-  const home = await tempDir();
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIMASS_')));
-  const child = spawn(process.execPath, [aimassBin, 'serve', '--port', '0', '--max-batch-size', '0'], { env: { ...env, AIMASS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const [code] = await once(child, 'exit');
-  assert.equal(code, 1);
-  assert.match(stderr, /--max-batch-size must be a whole number ≥ 1, got "0"/);
-});
+test('aimass serve refuses a --max-request-bytes that is not a size', () =>
+  serveRefuses(['--max-request-bytes', 'lots'], /--max-request-bytes must be a size in bytes, e\.g\. 1000000, 512KiB or 16MiB, got "lots"/));
+
+test('aimass serve refuses batching and worker options that are not whole numbers in range', () => serveRefuses(['--max-batch-size', '0'], /--max-batch-size must be a whole number ≥ 1, got "0"/));
+
+test('aimass serve refuses --processes that is not a whole number ≥ 1', () => serveRefuses(['--processes', '0'], /--processes must be a whole number ≥ 1, got "0"/));

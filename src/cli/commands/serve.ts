@@ -8,16 +8,21 @@
  * It also runs queued tasks (training runs, backups, … submitted with `aimass tasks submit` or by other commands)
  * on the embedded dispatcher, a task at a time by default, so one process is the whole platform on a laptop;
  * `--task-slots 0` turns that off (e.g. when separate `aimass worker` nodes run them).
+ *
+ * `--processes N` answers HTTP from N processes sharing the port (serve-cluster.ts); this process then runs the
+ * task slots and backups, and the others serve.
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { buildApp } from '../../api/index.js';
+import type { Registry as PromRegistry } from 'prom-client';
+import { buildApp, metricsRegistryOf } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
 import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
 import { ModelCache, type ModelCacheOptions } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import { TaskWorker } from '../../dispatch/index.js';
 import { nextSignal } from '../api-server.js';
+import { isServeProcess, leavePrimary, metricsFromPrimary, startServeProcesses, stopRequested } from '../serve-cluster.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber } from '../output.js';
 import { builtinHandlers, openTaskBroker } from './tasks.js';
@@ -34,6 +39,7 @@ interface ServeOptions {
   maxQueueDelayUs?: string;
   maxRequestBytes?: string;
   taskSlots?: string;
+  processes?: string;
 }
 
 const DEFAULT_BACKUP_KEEP = 10;
@@ -53,65 +59,184 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--max-request-bytes <size>', 'largest inference request body, e.g. 16MiB or 1000000; larger ones are refused with 413 (default 64MiB)')
     .option('--max-queue-delay-us <n>', 'longest a request waits for others to share its batch while every worker is busy, in µs (default 500)')
     .option('--task-slots <n>', 'queued tasks (training runs, backups, …) this server runs at once on the embedded dispatcher; 0: none (default 1)')
+    .option('--processes <n>', 'HTTP processes sharing the port, each loading the models it serves (default 1; about the number of cores for the most requests/s)')
     .action(async (o: ServeOptions) => {
-      const config = context.config();
-      const port = o.port === undefined ? config.port : portNumber(o.port);
-      const host = o.host ?? config.host;
-      const backup = backupPlan(o);
-      const serving = servingOptions(o);
-      const maxRequestBytes = o.maxRequestBytes === undefined ? undefined : byteSize(o.maxRequestBytes, '--max-request-bytes');
-      const taskSlots = o.taskSlots === undefined ? 1 : wholeNumber(o.taskSlots, '--task-slots', 0);
-      const logger = createLogger({ level: config.logLevel, name: 'api' });
-
-      const registry = await openRegistry(config, context.env);
-      let target: ArtifactStore | undefined;
-      let scheduler: BackupScheduler | undefined;
-      let tasks: { worker: TaskWorker; close(): Promise<void> } | undefined;
-      const modelCache = new ModelCache(registry, {
-        ...serving,
-        // a moved alias (e.g. `aimass models alias` or a rollback from another process) reaches requests within a second
-        refreshIntervalMs: 1000,
-        onRefreshError: (e, route) => logger.warn({ err: e, route }, `could not switch ${route} to the version it now names; the loaded one keeps serving`),
-      });
+      const processes = o.processes === undefined ? 1 : wholeNumber(o.processes, '--processes', 1);
+      const plan = servePlan(context, o);
+      if (isServeProcess()) return serveProcess(plan);
+      if (processes > 1) return servePrimary(context, plan, processes, o.backupEvery);
+      const http = await openHttp(plan);
+      let once: RunOnce | undefined;
       try {
-        if (backup) {
-          const uri = backup.to ?? defaultBackupUri(config);
-          target = await openArtifactStore(uri);
-          scheduler = new BackupScheduler(
-            registry,
-            target,
-            backup.everyMs,
-            backup.keep,
-            (s, pruned) => logger.info({ backup: s.id, copied: s.copied, bytes: s.bytes, pruned }, `backup ${s.id} written to ${uri}`),
-            (e) => logger.error({ err: e }, `backup into ${uri} failed; the next one is tried on schedule`),
-          );
-          scheduler.start();
-        }
-        const app = buildApp({ registry, logger, modelCache, maxRequestBytes });
-        const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
-          await app.close();
-          if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
-          if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
-          throw e;
-        });
-        if (taskSlots > 0) tasks = await startTaskWorker(config, taskSlots, logger);
-        context.stderr.write(
-          `AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2)${backup ? `; backing up every ${o.backupEvery}` : ''}${tasks ? `; running queued tasks (${taskSlots} at a time)` : ''}; Ctrl-C stops\n`,
-        );
+        once = await runOnce(context, plan, http.registry);
+        context.stderr.write(`AI Mass API listening on ${http.url} (docs at ${http.url}/docs, inference at ${http.url}/v2)${banner(plan, once, o.backupEvery)}; Ctrl-C stops\n`);
         const signal = await nextSignal(() => {
           context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
           process.exit(1);
         });
-        context.stderr.write(`${signal}: finishing requests${tasks ? ' and tasks' : ''} in flight and closing\n`);
-        await app.close();
+        context.stderr.write(`${signal}: finishing requests${once.tasks ? ' and tasks' : ''} in flight and closing\n`);
+        await http.app.close();
       } finally {
-        await tasks?.close();
-        await scheduler?.stop();
-        await modelCache.close();
-        await target?.close();
-        await registry.close();
+        await once?.close();
+        await http.close();
       }
     });
+}
+
+/** What `aimass serve` was asked for, checked. */
+interface ServePlan {
+  config: ReturnType<CliContext['config']>;
+  env: CliContext['env'];
+  port: number;
+  host: string;
+  backup?: { everyMs: number; keep: number; to?: string };
+  serving: ModelCacheOptions;
+  maxRequestBytes?: number;
+  taskSlots: number;
+  logger: ReturnType<typeof createLogger>;
+}
+
+function servePlan(context: CliContext, o: ServeOptions): ServePlan {
+  const config = context.config();
+  return {
+    config,
+    env: context.env,
+    port: o.port === undefined ? config.port : portNumber(o.port),
+    host: o.host ?? config.host,
+    backup: backupPlan(o),
+    serving: servingOptions(o),
+    maxRequestBytes: o.maxRequestBytes === undefined ? undefined : byteSize(o.maxRequestBytes, '--max-request-bytes'),
+    taskSlots: o.taskSlots === undefined ? 1 : wholeNumber(o.taskSlots, '--task-slots', 0),
+    logger: createLogger({ level: config.logLevel, name: 'api' }),
+  };
+}
+
+/** The API server listening: the registry, the model cache /v2 serves from, the app. */
+interface OpenHttp {
+  app: ReturnType<typeof buildApp>;
+  url: string;
+  registry: Awaited<ReturnType<typeof openRegistry>>;
+  close(): Promise<void>;
+}
+
+/** `metrics`, given the app, says how its GET /metrics is made (default: from its own registry). */
+async function openHttp(plan: ServePlan, metrics?: (app: OpenHttp['app']) => (local: PromRegistry) => Promise<string>): Promise<OpenHttp> {
+  const { logger, port, host } = plan;
+  const registry = await openRegistry(plan.config, plan.env);
+  const modelCache = new ModelCache(registry, {
+    ...plan.serving,
+    // a moved alias (e.g. `aimass models alias` or a rollback from another process) reaches requests within a second
+    refreshIntervalMs: 1000,
+    onRefreshError: (e, route) => logger.warn({ err: e, route }, `could not switch ${route} to the version it now names; the loaded one keeps serving`),
+  });
+  const close = async () => {
+    await modelCache.close();
+    await registry.close();
+  };
+  try {
+    let gather: ((local: PromRegistry) => Promise<string>) | undefined;
+    const app = buildApp({ registry, logger, modelCache, maxRequestBytes: plan.maxRequestBytes, gatherMetrics: (local) => (gather ? gather(local) : local.metrics()) });
+    gather = metrics?.(app);
+    const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
+      await app.close();
+      if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
+      if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
+      throw e;
+    });
+    return { app, url, registry, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** What one server runs once, however many HTTP processes it has: scheduled backups and the task slots. */
+interface RunOnce {
+  tasks?: { worker: TaskWorker; close(): Promise<void> };
+  scheduler?: BackupScheduler;
+  close(): Promise<void>;
+}
+
+async function runOnce(context: CliContext, plan: ServePlan, registry?: OpenHttp['registry']): Promise<RunOnce> {
+  const { backup, logger } = plan;
+  let target: ArtifactStore | undefined;
+  let scheduler: BackupScheduler | undefined;
+  let tasks: RunOnce['tasks'];
+  let ownRegistry: OpenHttp['registry'] | undefined;
+  const close = async () => {
+    await tasks?.close();
+    await scheduler?.stop();
+    await target?.close();
+    await ownRegistry?.close();
+  };
+  try {
+    if (backup) {
+      const uri = backup.to ?? defaultBackupUri(plan.config);
+      target = await openArtifactStore(uri);
+      const from = registry ?? (ownRegistry = await openRegistry(plan.config, context.env));
+      scheduler = new BackupScheduler(
+        from,
+        target,
+        backup.everyMs,
+        backup.keep,
+        (s, pruned) => logger.info({ backup: s.id, copied: s.copied, bytes: s.bytes, pruned }, `backup ${s.id} written to ${uri}`),
+        (e) => logger.error({ err: e }, `backup into ${uri} failed; the next one is tried on schedule`),
+      );
+      scheduler.start();
+    }
+    if (plan.taskSlots > 0) tasks = await startTaskWorker(plan.config, plan.taskSlots, logger);
+    return { tasks, scheduler, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function banner(plan: ServePlan, once: RunOnce, backupEvery: string | undefined): string {
+  return `${once.scheduler ? `; backing up every ${backupEvery}` : ''}${once.tasks ? `; running queued tasks (${plan.taskSlots} at a time)` : ''}`;
+}
+
+/** An HTTP process of a `--processes N` server: the API and its model cache, until the primary says stop. */
+async function serveProcess(plan: ServePlan): Promise<void> {
+  try {
+    const http = await openHttp(plan, (app) => metricsFromPrimary(metricsRegistryOf(app)!));
+    try {
+      await stopRequested(() => process.exit(1));
+      await http.app.close();
+    } finally {
+      await http.close();
+    }
+  } finally {
+    leavePrimary(); // also after a failed start, or the open channel would keep this process alive
+  }
+}
+
+/** The primary of a `--processes N` server: starts the HTTP processes, runs backups and tasks, stops them all. */
+async function servePrimary(context: CliContext, plan: ServePlan, processes: number, backupEvery: string | undefined): Promise<void> {
+  const { logger } = plan;
+  const group = await startServeProcesses({
+    processes,
+    host: plan.host,
+    onReplace: (pid, how) => logger.error({ pid, how }, `HTTP process ${pid ?? ''} exited (${how}); started another in its place`),
+  });
+  let once: RunOnce | undefined;
+  try {
+    once = await runOnce(context, plan);
+    const { url } = group;
+    context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2; ${processes} HTTP processes)${banner(plan, once, backupEvery)}; Ctrl-C stops\n`);
+    const signal = await Promise.race([
+      nextSignal(() => {
+        context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
+        group.kill();
+        process.exit(1);
+      }),
+      group.failed,
+    ]);
+    context.stderr.write(`${signal}: finishing requests${once.tasks ? ' and tasks' : ''} in flight and closing\n`);
+  } finally {
+    await group.stop();
+    await once?.close();
+  }
 }
 
 /** A task worker node on the embedded dispatcher (the configured metadata store), as `aimass worker` runs one. */
