@@ -7,10 +7,14 @@
 // model in-process on ONNX Runtime (batch 64) as the ceiling of the model itself. Prints one JSON line with the
 // figures, the goals and whether each is met.
 //
+// The server runs with --processes set to the number of cores (AIMASS_BENCH_PROCESSES overrides it): HTTP in that
+// many processes sharing the port, as one would deploy it. One more concurrency-64 run against a one-process
+// server shows what the processes add.
+//
 // AIMASS_BENCH_SECONDS sets the length of each measured load run (default 10).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -105,11 +109,27 @@ async function stop(server: Server, how: 'signal' | 'stdin'): Promise<void> {
   await exited;
 }
 
-/** CPU seconds a process has used, all its threads (Linux /proc; undefined elsewhere). */
+/**
+ * CPU seconds a process and its child processes (a server's HTTP processes) have used, all their threads (Linux
+ * /proc; undefined elsewhere).
+ */
 function cpuSeconds(pid: number): number | undefined {
+  const fieldsOf = (p: string) => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+    let ticks = 0;
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const f = fieldsOf(p);
+        if (Number(p) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]); // utime + stime, 1/100 s
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks / 100;
   } catch {
     return undefined;
   }
@@ -256,10 +276,14 @@ async function rawOrt(modelPath: string): Promise<{ samplesPerS: number; singleU
 
 const trained = trainedModel();
 const loadBefore = loadavg()[0];
-const batched = await aimassRuns([], 'server-batching', [1, 64], true);
+const PROCESSES = Number(process.env.AIMASS_BENCH_PROCESSES ?? cores);
+const serverArgs = ['--processes', String(PROCESSES), '--task-slots', '0'];
+const batched = await aimassRuns(serverArgs, 'server-batching', [1, 64], true);
 const [c1, c64] = batched.results;
-const unbatchedArgs = ['--max-batch-size', '1'];
+const unbatchedArgs = [...serverArgs, '--max-batch-size', '1'];
 const [c64Unbatched] = (await aimassRuns(unbatchedArgs, 'server-no-batching', [64])).results;
+const oneProcessArgs = ['--processes', '1', '--task-slots', '0'];
+const [c64OneProcess] = (await aimassRuns(oneProcessArgs, 'server-one-process', [64])).results;
 const floor = await floorRun(batched.body);
 const raw = await rawOrt(trained.modelPath);
 const loadAfter = loadavg()[0];
@@ -286,6 +310,7 @@ printResult({
   p99_ms_c1: round(c1.p99, 3),
   p50_ms_c64: round(c64.p50, 3),
   http_rps_c64_no_batching: round(c64Unbatched.rps),
+  http_rps_c64_one_process: round(c64OneProcess.rps),
   // the same requests with binary tensor data (OIP extension) instead of JSON numbers
   http_rps_c64_binary: round(batched.binary!.rps),
   p99_ms_c64_binary: round(batched.binary!.p99, 3),
@@ -301,9 +326,10 @@ printResult({
   // the 1-minute load average before and after: well above ~2 means other work shared the cores
   load_avg_1m: [round(loadBefore, 1), round(loadAfter, 1)],
   seconds_per_run: SECONDS,
-  server_args: [],
+  server_args: serverArgs,
   server_args_no_batching: unbatchedArgs,
-  load_generator: 'autocannon in the bench process; aimass serve in a child process; both share the cores',
+  server_args_one_process: oneProcessArgs,
+  load_generator: 'autocannon in the bench process; aimass serve in child processes; all share the cores',
   request: 'single sample [1,1,28,28] FP32 as OIP JSON',
   model: `${trained.model}:${trained.version}`,
   test_acc: round(trained.testAcc, 4),
