@@ -75,7 +75,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
           process.exit(1);
         });
         context.stderr.write(`${signal}: finishing requests${once.tasks ? ' and tasks' : ''} in flight and closing\n`);
-        await http.app.close();
+        await http.stop();
       } finally {
         await once?.close();
         await http.close();
@@ -116,6 +116,9 @@ interface OpenHttp {
   app: ReturnType<typeof buildApp>;
   url: string;
   registry: Awaited<ReturnType<typeof openRegistry>>;
+  /** Stops taking requests and lets the ones in flight finish (once; later calls wait for the same). */
+  stop(): Promise<void>;
+  /** Stops (if not yet), then unloads the models and closes the registry. */
   close(): Promise<void>;
 }
 
@@ -129,21 +132,23 @@ async function openHttp(plan: ServePlan, metrics?: (app: OpenHttp['app']) => (lo
     refreshIntervalMs: 1000,
     onRefreshError: (e, route) => logger.warn({ err: e, route }, `could not switch ${route} to the version it now names; the loaded one keeps serving`),
   });
+  let gather: ((local: PromRegistry) => Promise<string>) | undefined;
+  const app = buildApp({ registry, logger, modelCache, maxRequestBytes: plan.maxRequestBytes, gatherMetrics: (local) => (gather ? gather(local) : local.metrics()) });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= app.close());
   const close = async () => {
+    await stop();
     await modelCache.close();
     await registry.close();
   };
   try {
-    let gather: ((local: PromRegistry) => Promise<string>) | undefined;
-    const app = buildApp({ registry, logger, modelCache, maxRequestBytes: plan.maxRequestBytes, gatherMetrics: (local) => (gather ? gather(local) : local.metrics()) });
     gather = metrics?.(app);
-    const url = await app.listen({ port, host }).catch(async (e: NodeJS.ErrnoException) => {
-      await app.close();
+    const url = await app.listen({ port, host }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
       if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
       throw e;
     });
-    return { app, url, registry, close };
+    return { app, url, registry, stop, close };
   } catch (e) {
     await close();
     throw e;
@@ -202,7 +207,7 @@ async function serveProcess(plan: ServePlan): Promise<void> {
     const http = await openHttp(plan, (app) => metricsFromPrimary(metricsRegistryOf(app)!));
     try {
       await stopRequested(() => process.exit(1));
-      await http.app.close();
+      await http.stop();
     } finally {
       await http.close();
     }
