@@ -59,7 +59,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--max-request-bytes <size>', 'largest inference request body, e.g. 16MiB or 1000000; larger ones are refused with 413 (default 64MiB)')
     .option('--max-queue-delay-us <n>', 'longest a request waits for others to share its batch while every worker is busy, in µs (default 500)')
     .option('--task-slots <n>', 'queued tasks (training runs, backups, …) this server runs at once on the embedded dispatcher; 0: none (default 1)')
-    .option('--processes <n>', 'HTTP processes sharing the port, each loading the models it serves (default 1; about the number of cores for the most requests/s)')
+    .option('--processes <n>', 'HTTP processes sharing the port, each loading the models it serves; more than 1 helps when the HTTP thread is busy and cores are free (default 1)')
     .action(async (o: ServeOptions) => {
       const processes = o.processes === undefined ? 1 : wholeNumber(o.processes, '--processes', 1);
       const plan = servePlan(context, o);
