@@ -9,7 +9,9 @@
 //
 // The server runs as one process (AIMASS_BENCH_PROCESSES sets --processes); one more concurrency-64 run against a
 // server with --processes set to the number of cores shows what HTTP in several processes adds on this machine
-// (where the load generator shares the cores, little: they are busy anyway).
+// (where the load generator shares the cores, little: they are busy anyway). When wrk is installed (apt-get install
+// wrk), both servers are also driven by it at concurrency 64 with JSON and binary requests: a load generator that
+// leaves the server most of the CPU autocannon takes.
 //
 // AIMASS_BENCH_SECONDS sets the length of each measured load run (default 10).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -216,21 +218,68 @@ function binaryRequest(jsonBody: string): { body: Buffer; headers: Record<string
 }
 
 /** Starts `aimass serve` with `args`, loads and warms the model, and runs a load at each concurrency in turn (JSON), then at 64 with binary tensor data. */
-async function aimassRuns(args: string[], logName: string, concurrencies: number[], binary = false): Promise<{ body: string; results: LoadResult[]; binary?: LoadResult }> {
+interface Runs {
+  body: string;
+  results: LoadResult[];
+  binary?: LoadResult;
+  /** Concurrency 64 from wrk, JSON and binary requests (when wrk is installed and asked for). */
+  wrk?: { json: number; binary: number };
+}
+
+/**
+ * Starts `aimass serve` with `args`, loads and warms the model, and runs a load at each concurrency in turn (JSON),
+ * then, if asked, at 64 with binary tensor data, then, if asked and wrk is installed, at 64 from wrk.
+ */
+async function aimassRuns(args: string[], logName: string, concurrencies: number[], o: { binary?: boolean; wrk?: boolean } = {}): Promise<Runs> {
   const server = await startAimass(args, logName);
   try {
     const body = await requestBody(server.url);
     const infer: Server = { url: `${server.url}/v2/models/${MODEL}/infer`, child: server.child };
     await checkAnswer(infer.url, body); // loads and warms the model
     await load(infer, body, 64, WARMUP_SECONDS);
-    const results: LoadResult[] = [];
-    for (const c of concurrencies) results.push(await load(infer, body, c, SECONDS));
-    if (!binary) return { body, results };
+    const runs: Runs = { body, results: [] };
+    for (const c of concurrencies) runs.results.push(await load(infer, body, c, SECONDS));
     const b = binaryRequest(body);
-    return { body, results, binary: await load(infer, b.body, 64, SECONDS, b.headers) };
+    if (o.binary) runs.binary = await load(infer, b.body, 64, SECONDS, b.headers);
+    if (o.wrk && WRK) runs.wrk = { json: wrkLoad(infer.url, body, JSON_HEADERS), binary: wrkLoad(infer.url, b.body, b.headers) };
+    return runs;
   } finally {
     await stop(server, 'signal');
   }
+}
+
+// --- a second load generator: wrk, written in C, when the machine has it ------------------------------------
+
+const WRK = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (e) {
+    return (e as { status?: number }).status === 1; // wrk --version prints its version and exits 1
+  }
+})();
+
+/**
+ * Requests/s of wrk (1 thread, 64 connections, after a 2-second warm-up) posting `body`. autocannon costs this
+ * machine ~30–40 µs of CPU per request on the cores the server uses too; wrk costs a fraction of that, so its
+ * figure is closer to what the server does with a load generator elsewhere.
+ */
+function wrkLoad(url: string, body: string | Buffer, headers: Record<string, string>): number {
+  const bodyFile = join(scratch, 'wrk-body');
+  writeFileSync(bodyFile, body);
+  const script = join(scratch, 'wrk-post.lua');
+  writeFileSync(
+    script,
+    ['wrk.method = "POST"', ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`), `local f = io.open(${JSON.stringify(bodyFile)}, "rb")`, 'wrk.body = f:read("*a")', 'f:close()'].join('\n'),
+  );
+  const run = (seconds: number) => execFileSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '-s', script, url], { encoding: 'utf8' });
+  run(WARMUP_SECONDS);
+  const out = run(SECONDS);
+  const failed = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (failed) throw new Error(`wrk saw failures against ${url}: ${failed[0]}\n${out}`);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!rps) throw new Error(`wrk printed no Requests/sec:\n${out}`);
+  return Number(rps[1]);
 }
 
 async function floorRun(body: string): Promise<LoadResult> {
@@ -278,12 +327,13 @@ const trained = trainedModel();
 const loadBefore = loadavg()[0];
 const PROCESSES = Number(process.env.AIMASS_BENCH_PROCESSES ?? 1);
 const serverArgs = ['--processes', String(PROCESSES), '--task-slots', '0'];
-const batched = await aimassRuns(serverArgs, 'server-batching', [1, 64], true);
+const batched = await aimassRuns(serverArgs, 'server-batching', [1, 64], { binary: true, wrk: true });
 const [c1, c64] = batched.results;
 const unbatchedArgs = [...serverArgs, '--max-batch-size', '1'];
 const [c64Unbatched] = (await aimassRuns(unbatchedArgs, 'server-no-batching', [64])).results;
 const multiProcessArgs = ['--processes', String(cores), '--task-slots', '0'];
-const [c64MultiProcess] = (await aimassRuns(multiProcessArgs, 'server-processes', [64])).results;
+const multi = await aimassRuns(multiProcessArgs, 'server-processes', [64], { wrk: true });
+const [c64MultiProcess] = multi.results;
 const floor = await floorRun(batched.body);
 const raw = await rawOrt(trained.modelPath);
 const loadAfter = loadavg()[0];
@@ -311,6 +361,11 @@ printResult({
   p50_ms_c64: round(c64.p50, 3),
   http_rps_c64_no_batching: round(c64Unbatched.rps),
   http_rps_c64_processes: round(c64MultiProcess.rps),
+  // the same servers driven by wrk (C) instead of autocannon, when installed: JSON and binary requests
+  wrk_rps_c64: batched.wrk ? round(batched.wrk.json) : null,
+  wrk_rps_c64_binary: batched.wrk ? round(batched.wrk.binary) : null,
+  wrk_rps_c64_processes: multi.wrk ? round(multi.wrk.json) : null,
+  wrk_rps_c64_binary_processes: multi.wrk ? round(multi.wrk.binary) : null,
   // the same requests with binary tensor data (OIP extension) instead of JSON numbers
   http_rps_c64_binary: round(batched.binary!.rps),
   p99_ms_c64_binary: round(batched.binary!.p99, 3),
