@@ -38,13 +38,17 @@ export function isServeProcess(): boolean {
 
 // --- the HTTP processes ------------------------------------------------------------------------------------
 
-/**
- * In an HTTP process: offers `registry` to the primary's sums, and returns how GET /metrics gets the sum of
- * every process (this process's own metrics when the primary is gone or does not answer).
- */
-export function metricsFromPrimary(registry: Registry): (local: Registry) => Promise<string> {
+/** In an HTTP process: offers `registry` to the primary's sums of every process's metrics. */
+export function offerMetricsToPrimary(registry: Registry): void {
   AggregatorRegistry.setRegistries([registry]);
   new AggregatorRegistry(); // installs prom-client's answer to the primary's requests for this process's metrics
+}
+
+/**
+ * In an HTTP process: how GET /metrics gets the sum of every process from the primary (this process's own
+ * metrics when the primary is gone).
+ */
+export function metricsFromPrimary(): (local: Registry) => Promise<string> {
   let next = 1;
   const waiting = new Map<number, (m: Extract<ToProcess, { type: 'aimass:metrics' }>) => void>();
   process.on('message', (m: ToProcess) => {

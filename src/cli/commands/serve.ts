@@ -14,7 +14,6 @@
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import type { Registry as PromRegistry } from 'prom-client';
 import { buildApp, metricsRegistryOf } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
 import { BackupScheduler, defaultBackupUri, openRegistry, parseInterval } from '../../registry/index.js';
@@ -22,7 +21,7 @@ import { ModelCache, type ModelCacheOptions } from '../../serve/index.js';
 import { type ArtifactStore, openArtifactStore } from '../../storage/index.js';
 import { TaskWorker } from '../../dispatch/index.js';
 import { nextSignal } from '../api-server.js';
-import { isServeProcess, leavePrimary, metricsFromPrimary, startServeProcesses, stopRequested } from '../serve-cluster.js';
+import { isServeProcess, leavePrimary, metricsFromPrimary, offerMetricsToPrimary, startServeProcesses, stopRequested } from '../serve-cluster.js';
 import type { CliContext } from '../context.js';
 import { wholeNumber } from '../output.js';
 import { builtinHandlers, openTaskBroker } from './tasks.js';
@@ -64,12 +63,12 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const processes = o.processes === undefined ? 1 : wholeNumber(o.processes, '--processes', 1);
       const plan = servePlan(context, o);
       if (isServeProcess()) return serveProcess(plan);
-      if (processes > 1) return servePrimary(context, plan, processes, o.backupEvery);
+      if (processes > 1) return servePrimary(context, plan, processes);
       const http = await openHttp(plan);
       let once: RunOnce | undefined;
       try {
-        once = await runOnce(context, plan, http.registry);
-        context.stderr.write(`AI Mass API listening on ${http.url} (docs at ${http.url}/docs, inference at ${http.url}/v2)${banner(plan, once, o.backupEvery)}; Ctrl-C stops\n`);
+        once = await runOnce(plan, http.registry);
+        context.stderr.write(`AI Mass API listening on ${http.url} (docs at ${http.url}/docs, inference at ${http.url}/v2)${banner(plan, once)}; Ctrl-C stops\n`);
         const signal = await nextSignal(() => {
           context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
           process.exit(1);
@@ -89,7 +88,7 @@ interface ServePlan {
   env: CliContext['env'];
   port: number;
   host: string;
-  backup?: { everyMs: number; keep: number; to?: string };
+  backup?: { every: string; everyMs: number; keep: number; to?: string };
   serving: ModelCacheOptions;
   maxRequestBytes?: number;
   taskSlots: number;
@@ -111,9 +110,8 @@ function servePlan(context: CliContext, o: ServeOptions): ServePlan {
   };
 }
 
-/** The API server listening: the registry, the model cache /v2 serves from, the app. */
+/** The API server listening (with the model cache /v2 serves from) and the registry under it. */
 interface OpenHttp {
-  app: ReturnType<typeof buildApp>;
   url: string;
   registry: Awaited<ReturnType<typeof openRegistry>>;
   /** Stops taking requests and lets the ones in flight finish (once; later calls wait for the same). */
@@ -122,8 +120,8 @@ interface OpenHttp {
   close(): Promise<void>;
 }
 
-/** `metrics`, given the app, says how its GET /metrics is made (default: from its own registry). */
-async function openHttp(plan: ServePlan, metrics?: (app: OpenHttp['app']) => (local: PromRegistry) => Promise<string>): Promise<OpenHttp> {
+/** `inCluster`: an HTTP process of a `--processes N` server, whose GET /metrics sums every process's. */
+async function openHttp(plan: ServePlan, inCluster = false): Promise<OpenHttp> {
   const { logger, port, host } = plan;
   const registry = await openRegistry(plan.config, plan.env);
   const modelCache = new ModelCache(registry, {
@@ -132,8 +130,7 @@ async function openHttp(plan: ServePlan, metrics?: (app: OpenHttp['app']) => (lo
     refreshIntervalMs: 1000,
     onRefreshError: (e, route) => logger.warn({ err: e, route }, `could not switch ${route} to the version it now names; the loaded one keeps serving`),
   });
-  let gather: ((local: PromRegistry) => Promise<string>) | undefined;
-  const app = buildApp({ registry, logger, modelCache, maxRequestBytes: plan.maxRequestBytes, gatherMetrics: (local) => (gather ? gather(local) : local.metrics()) });
+  const app = buildApp({ registry, logger, modelCache, maxRequestBytes: plan.maxRequestBytes, gatherMetrics: inCluster ? metricsFromPrimary() : undefined });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= app.close());
   const close = async () => {
@@ -142,13 +139,13 @@ async function openHttp(plan: ServePlan, metrics?: (app: OpenHttp['app']) => (lo
     await registry.close();
   };
   try {
-    gather = metrics?.(app);
+    if (inCluster) offerMetricsToPrimary(metricsRegistryOf(app)!);
     const url = await app.listen({ port, host }).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'EADDRINUSE') throw new AimassError('UNAVAILABLE', `port ${port} on ${host} is already in use; stop what holds it or choose another with --port`, { port, host });
       if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new AimassError('INVALID_ARGUMENT', `cannot listen on host "${host}" (${e.code}); give an address of this machine with --host`, { host });
       throw e;
     });
-    return { app, url, registry, stop, close };
+    return { url, registry, stop, close };
   } catch (e) {
     await close();
     throw e;
@@ -162,7 +159,7 @@ interface RunOnce {
   close(): Promise<void>;
 }
 
-async function runOnce(context: CliContext, plan: ServePlan, registry?: OpenHttp['registry']): Promise<RunOnce> {
+async function runOnce(plan: ServePlan, registry?: OpenHttp['registry']): Promise<RunOnce> {
   const { backup, logger } = plan;
   let target: ArtifactStore | undefined;
   let scheduler: BackupScheduler | undefined;
@@ -178,7 +175,7 @@ async function runOnce(context: CliContext, plan: ServePlan, registry?: OpenHttp
     if (backup) {
       const uri = backup.to ?? defaultBackupUri(plan.config);
       target = await openArtifactStore(uri);
-      const from = registry ?? (ownRegistry = await openRegistry(plan.config, context.env));
+      const from = registry ?? (ownRegistry = await openRegistry(plan.config, plan.env));
       scheduler = new BackupScheduler(
         from,
         target,
@@ -197,14 +194,14 @@ async function runOnce(context: CliContext, plan: ServePlan, registry?: OpenHttp
   }
 }
 
-function banner(plan: ServePlan, once: RunOnce, backupEvery: string | undefined): string {
-  return `${once.scheduler ? `; backing up every ${backupEvery}` : ''}${once.tasks ? `; running queued tasks (${plan.taskSlots} at a time)` : ''}`;
+function banner(plan: ServePlan, once: RunOnce): string {
+  return `${once.scheduler ? `; backing up every ${plan.backup?.every}` : ''}${once.tasks ? `; running queued tasks (${plan.taskSlots} at a time)` : ''}`;
 }
 
 /** An HTTP process of a `--processes N` server: the API and its model cache, until the primary says stop. */
 async function serveProcess(plan: ServePlan): Promise<void> {
   try {
-    const http = await openHttp(plan, (app) => metricsFromPrimary(metricsRegistryOf(app)!));
+    const http = await openHttp(plan, true);
     try {
       await stopRequested(() => process.exit(1));
       await http.stop();
@@ -217,7 +214,7 @@ async function serveProcess(plan: ServePlan): Promise<void> {
 }
 
 /** The primary of a `--processes N` server: starts the HTTP processes, runs backups and tasks, stops them all. */
-async function servePrimary(context: CliContext, plan: ServePlan, processes: number, backupEvery: string | undefined): Promise<void> {
+async function servePrimary(context: CliContext, plan: ServePlan, processes: number): Promise<void> {
   const { logger } = plan;
   const group = await startServeProcesses({
     processes,
@@ -226,9 +223,9 @@ async function servePrimary(context: CliContext, plan: ServePlan, processes: num
   });
   let once: RunOnce | undefined;
   try {
-    once = await runOnce(context, plan);
+    once = await runOnce(plan);
     const { url } = group;
-    context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2; ${processes} HTTP processes)${banner(plan, once, backupEvery)}; Ctrl-C stops\n`);
+    context.stderr.write(`AI Mass API listening on ${url} (docs at ${url}/docs, inference at ${url}/v2; ${processes} HTTP processes)${banner(plan, once)}; Ctrl-C stops\n`);
     const signal = await Promise.race([
       nextSignal(() => {
         context.stderr.write('stopping now, without waiting for requests or backups in flight\n');
@@ -288,7 +285,7 @@ function servingOptions(o: ServeOptions): ModelCacheOptions {
   };
 }
 
-function backupPlan(o: ServeOptions): { everyMs: number; keep: number; to?: string } | undefined {
+function backupPlan(o: ServeOptions): ServePlan['backup'] {
   if (o.backupEvery === undefined) {
     const stray = o.backupKeep !== undefined ? '--backup-keep' : o.backupTo !== undefined ? '--backup-to' : undefined;
     if (stray) throw new AimassError('INVALID_ARGUMENT', `${stray} needs --backup-every, e.g. --backup-every 6h`);
@@ -296,5 +293,5 @@ function backupPlan(o: ServeOptions): { everyMs: number; keep: number; to?: stri
   }
   const keep = o.backupKeep === undefined ? DEFAULT_BACKUP_KEEP : Number(o.backupKeep);
   if (!Number.isInteger(keep) || keep < 1) throw new AimassError('INVALID_ARGUMENT', `--backup-keep must be a positive whole number, got "${o.backupKeep}"`);
-  return { everyMs: parseInterval(o.backupEvery), keep, to: o.backupTo };
+  return { every: o.backupEvery, everyMs: parseInterval(o.backupEvery), keep, to: o.backupTo };
 }
