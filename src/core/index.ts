@@ -19,5 +19,5 @@ export { LOG_LEVELS, homePath, loadConfig, type Config, type LogLevel } from './
 export { createLogger, silentLogger, type Logger, type LoggerOptions } from './logger.js';
 export { SchemeRegistry, parseUri, type ParsedUri, type SchemeFactory } from './scheme-registry.js';
 export { idTime, newId, sha256Hex } from './ids.js';
-export { Rng, type RngState } from './rng.js';
+export { Rng, fmix32, type RngState } from './rng.js';
 export { describeIssues, parseWith } from './validate.js';

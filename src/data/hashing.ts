@@ -7,17 +7,10 @@
  * sha256 from core.
  */
 
+import { fmix32 } from '../core/index.js';
+
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** 32-bit hash of a string's UTF-16 units; different seeds give independent hashes. */
 export function hash32(s: string, seed = 0): number {

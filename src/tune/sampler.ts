@@ -12,7 +12,7 @@
  *
  * Imports core, ./distributions, ./search-space and ./trial-record.
  */
-import { Rng } from '../core/index.js';
+import { Rng, fmix32 } from '../core/index.js';
 import { fromUnit, singleValue, type Distribution, type ParamValue } from './distributions.js';
 import { unconditionalParams, type SearchSpace } from './search-space.js';
 import { intersectionSpace, type Direction, type TrialRecord } from './trial-record.js';
@@ -44,16 +44,9 @@ export function mixSeed(...words: number[]): number {
   for (const w of words) {
     const lo = w >>> 0;
     const hi = Math.floor(w / 0x100000000) >>> 0;
-    for (const part of [lo, hi]) {
-      h = Math.imul(h ^ part, 0x9e3779b1);
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-    }
+    for (const part of [lo, hi]) h = fmix32(Math.imul(h ^ part, 0x9e3779b1));
   }
-  return h >>> 0;
+  return h;
 }
 
 export function hashString(s: string): number {
