@@ -96,12 +96,7 @@ export class GaussianProcess {
     const k = this.kStar;
     let mean = 0;
     for (let i = 0; i < n; i++) {
-      let r2 = 0;
-      const off = i * d;
-      for (let j = 0; j < d; j++) {
-        const diff = p[j] - x[off + j];
-        r2 += diff * diff * invLs2[j];
-      }
+      const r2 = scaledDistance2(p, 0, x, i * d, invLs2, d);
       k[i] = sf2 * matern52(Math.sqrt(r2));
       mean += k[i] * this.alpha[i];
     }
@@ -122,12 +117,7 @@ export class GaussianProcess {
     const factor = this.factorBuffer();
     let mean = 0;
     for (let i = 0; i < n; i++) {
-      let r2 = 0;
-      const off = i * d;
-      for (let j = 0; j < d; j++) {
-        const diff = p[j] - x[off + j];
-        r2 += diff * diff * invLs2[j];
-      }
+      const r2 = scaledDistance2(p, 0, x, i * d, invLs2, d);
       const r = Math.sqrt(r2);
       const e = Math.exp(-SQRT5 * r);
       k[i] = sf2 * (1 + SQRT5 * r + (5 * r2) / 3) * e;
@@ -172,17 +162,23 @@ export class GaussianProcess {
   }
 }
 
+/** Σ_j (a[aOff+j] − b[bOff+j])² / ℓ_j²: the squared distance the kernel sees between two points of d dims. */
+function scaledDistance2(a: Float64Array, aOff: number, b: Float64Array, bOff: number, invLs2: Float64Array, d: number): number {
+  let r2 = 0;
+  for (let j = 0; j < d; j++) {
+    const diff = a[aOff + j] - b[bOff + j];
+    r2 += diff * diff * invLs2[j];
+  }
+  return r2;
+}
+
 /** Noise-free covariance sf2·Matérn52 over the rows of x. */
 function covariance(x: Float64Array, n: number, d: number, invLs2: Float64Array, sf2: number): Float64Array {
   const K = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     K[i * n + i] = sf2;
     for (let m = 0; m < i; m++) {
-      let r2 = 0;
-      for (let j = 0; j < d; j++) {
-        const diff = x[i * d + j] - x[m * d + j];
-        r2 += diff * diff * invLs2[j];
-      }
+      const r2 = scaledDistance2(x, i * d, x, m * d, invLs2, d);
       const v = sf2 * matern52(Math.sqrt(r2));
       K[i * n + m] = v;
       K[m * n + i] = v;
@@ -214,11 +210,7 @@ export function negLogPosterior(
   for (let i = 0; i < n; i++) {
     K[i * n + i] = sf2 + noise + 1e-10;
     for (let m = 0; m < i; m++) {
-      let r2 = 0;
-      for (let j = 0; j < d; j++) {
-        const diff = x[i * d + j] - x[m * d + j];
-        r2 += diff * diff * invLs2[j];
-      }
+      const r2 = scaledDistance2(x, i * d, x, m * d, invLs2, d);
       const r = Math.sqrt(r2);
       const e = Math.exp(-SQRT5 * r);
       const k = sf2 * (1 + SQRT5 * r + (5 * r2) / 3) * e;
