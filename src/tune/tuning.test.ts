@@ -71,15 +71,16 @@ const problemsOf = async (raw: unknown): Promise<string[]> => {
 };
 
 test('a tuning spec with many mistakes is rejected with every problem listed, each naming its field', async () => {
+  // paths that do not exist in the base spec, or lead to values it refuses
+  const badPaths = {
+    'optimizer.lrr': { type: 'float', low: 0.001, high: 0.1 },
+    'model.hiddn.0': { type: 'int', low: 1, high: 8 },
+    'model.hidden.3': { type: 'int', low: 1, high: 8 },
+    batchSize: { type: 'int', low: 0, high: 64 },
+  };
   const problems = await problemsOf({
     train: { ...BASE, data: { format: 'csv', train: 'train.csv' } },
-    space: {
-      'optimizer.lrr': { type: 'float', low: 0.001, high: 0.1 },
-      'model.hiddn.0': { type: 'int', low: 1, high: 8 },
-      'model.hidden.3': { type: 'int', low: 1, high: 8 },
-      batchSize: { type: 'int', low: 0, high: 64 },
-      epochs: { type: 'int', low: 5, high: 1 },
-    },
+    space: { ...badPaths, epochs: { type: 'int', low: 5, high: 1 } },
     objective: { metric: 'val_accuracy' },
     sampler: { type: 'tpe', seed: 1, bogus: true },
     trials: 0,
@@ -97,12 +98,7 @@ test('a tuning spec with many mistakes is rejected with every problem listed, ea
   // the space is checked as a whole first: with its range error fixed, the paths are checked against the base
   const paths = await problemsOf({
     train: { ...BASE, data: { format: 'csv', train: 'train.csv' } },
-    space: {
-      'optimizer.lrr': { type: 'float', low: 0.001, high: 0.1 },
-      'model.hiddn.0': { type: 'int', low: 1, high: 8 },
-      'model.hidden.3': { type: 'int', low: 1, high: 8 },
-      batchSize: { type: 'int', low: 0, high: 64 },
-    },
+    space: badPaths,
     objective: { metric: 'val_accuracy' },
     trials: 4,
   });
