@@ -54,8 +54,10 @@ test('concurrent single-sample requests are merged into batches of at most maxBa
 });
 
 test('requests of several samples are split back by their own batch size', async () => {
+  // Requests submitted in one turn share a batch whatever the delay; a long delay keeps a stall of the test
+  // process (a GC pause, a loaded CI machine) between two submits from running the first one alone.
   const model = fakeModel();
-  const batcher = new Batcher(model.run, { maxBatchSize: 8, maxQueueDelayUs: 2000, maxQueue: 64 });
+  const batcher = new Batcher(model.run, { maxBatchSize: 8, maxQueueDelayUs: 1_000_000, maxQueue: 64 });
   const sizes = [3, 1, 4];
   const results = await Promise.all(sizes.map((n, i) => batcher.submit(request(i, n))));
   assert.deepEqual(model.sizes, [8]);
@@ -140,7 +142,7 @@ test('a request without a batch dimension is refused', async () => {
 test('onBatch is told the samples of every batch it runs', async () => {
   const model = fakeModel();
   const told: number[] = [];
-  const batcher = new Batcher(model.run, { maxBatchSize: 8, maxQueueDelayUs: 2000, maxQueue: 64, onBatch: (n) => told.push(n) });
+  const batcher = new Batcher(model.run, { maxBatchSize: 8, maxQueueDelayUs: 1_000_000, maxQueue: 64, onBatch: (n) => told.push(n) });
   await Promise.all([3, 1, 4].map((n, i) => batcher.submit(request(i, n))));
   await batcher.submit(request(9, 2));
   assert.deepEqual(told, model.sizes);
@@ -153,7 +155,7 @@ test('bool, string, int32 and float64 requests batch and split back like numbers
     return { not_flag: { type: 'bool', data: flag.map((b) => 1 - b), dims: feeds.flag.dims }, text: feeds.text, count: feeds.count, score: feeds.score };
   };
   const sizes: number[] = [];
-  const batcher = new Batcher(echo, { maxBatchSize: 8, maxQueueDelayUs: 2000, maxQueue: 64, onBatch: (n) => sizes.push(n) });
+  const batcher = new Batcher(echo, { maxBatchSize: 8, maxQueueDelayUs: 1_000_000, maxQueue: 64, onBatch: (n) => sizes.push(n) });
   const typed = (i: number, n: number): HostTensors => ({
     flag: { type: 'bool', data: Uint8Array.from({ length: n }, (_, j) => (i + j) % 2), dims: [n] },
     text: { type: 'string', data: Array.from({ length: n }, (_, j) => `r${i}s${j}`), dims: [n] },
