@@ -84,6 +84,26 @@ test('with no batch running a request runs at once; while one runs, new requests
   assert.deepEqual(done.map((r) => Number(r.id.data[0])), [7, 8, 9]);
 });
 
+test('when a batch ends, what queued meanwhile goes to the worker at once, before the ended batch is answered', async () => {
+  const gate = deferred();
+  const events: string[] = [];
+  const model = fakeModel({ gate: gate.promise });
+  const run: RunBatch = (feeds) => {
+    events.push(`run ${feeds.x.dims[0]}`);
+    return model.run(feeds);
+  };
+  // A long delay: without the batch ending, the queued two would wait for company for a second.
+  const batcher = new Batcher(run, { maxBatchSize: 16, maxQueueDelayUs: 1_000_000, maxQueue: 64 });
+  const first = batcher.submit(request(1)).then(() => events.push('answered 1'));
+  await new Promise((r) => setImmediate(r));
+  const later = [2, 3].map((i) => batcher.submit(request(i)).then(() => events.push(`answered ${i}`)));
+  await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(events, ['run 1']);
+  gate.resolve();
+  await Promise.all([first, ...later]);
+  assert.deepEqual(events, ['run 1', 'run 2', 'answered 1', 'answered 2', 'answered 3']);
+});
+
 test('requests with different sample shapes are not merged', async () => {
   const model = fakeModel();
   const batcher = new Batcher(model.run, { maxBatchSize: 16, maxQueueDelayUs: 1000, maxQueue: 64 });

@@ -2,7 +2,8 @@
 // and are merged into one batch of up to maxBatchSize samples, or whatever is queued once the oldest request
 // has waited maxQueueDelayUs; the batch runs through `runBatch` and its outputs are split back per request.
 // When no batch is running, waiting would only leave the workers idle: what is queued runs at the end of the
-// current event-loop turn instead (requests that arrived together still share a batch).
+// current event-loop turn instead (requests that arrived together still share a batch); and when a batch ends,
+// what queued while it ran goes to the freed worker at once, before the ended batch's requests are answered.
 // Runtime-free: it knows nothing of ONNX Runtime or threads, only a `(feeds) => Promise<outputs>` function.
 import { AimassError } from '../core/index.js';
 import { type HostTensors, batchSizeOf, concatBatch, sameSampleShape, splitBatch } from './tensors.js';
@@ -109,12 +110,16 @@ export class Batcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private pump(): void {
+  /**
+   * Sends what may go to the free workers. `batchEnded`: a batch has just finished, so a worker is free and what
+   * is queued waited for company while it ran: it goes now.
+   */
+  private pump(batchEnded = false): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     while (this.queue.length > 0 && this.inFlightBatches < this.maxInFlight) {
       const waitedUs = (performance.now() - this.queue[0].enqueuedAt) * 1000;
-      if (!this.closing && this.queuedSamples < this.o.maxBatchSize && waitedUs < this.o.maxQueueDelayUs) {
+      if (!this.closing && !batchEnded && this.queuedSamples < this.o.maxBatchSize && waitedUs < this.o.maxQueueDelayUs) {
         // Nothing running: no wait (a timer would add a millisecond or more), only the end of this turn.
         if (this.inFlightBatches === 0) this.idleFlush ??= setImmediate(() => this.flushIdle());
         else this.timer = setTimeout(() => this.pump(), (this.o.maxQueueDelayUs - waitedUs) / 1000);
@@ -155,22 +160,30 @@ export class Batcher {
       const outputs = await this.runBatch(concatBatch(batch.map((q) => q.feeds)));
       return splitBatch(outputs, batch.map((q) => q.samples));
     };
-    run()
-      .then(
-        (parts) => batch.forEach((q, i) => q.resolve(parts[i])),
-        async (e) => {
+    const ended = () => {
+      this.inFlightBatches--;
+      this.pump(true);
+    };
+    run().then(
+      (parts) => {
+        // The next batch goes to the worker before this one's requests are answered, so that the worker runs
+        // it while this thread writes the answers (answering first left the worker idle for that time).
+        ended();
+        batch.forEach((q, i) => q.resolve(parts[i]));
+      },
+      async (e) => {
+        try {
           // One request's data can fail a merged batch (an index out of range, say): run each alone so that only
           // that one fails. concatBatch copied the feeds, so each request still holds its own. Failures that are
           // not about the data (the worker gone, a deadline) fail them all.
           if (batch.length === 1 || (e instanceof AimassError && (e.code === 'UNAVAILABLE' || e.code === 'TIMEOUT'))) return batch.forEach((q) => q.reject(e));
           const alone = await Promise.allSettled(batch.map((q) => this.runBatch(q.feeds)));
           alone.forEach((r, i) => (r.status === 'fulfilled' ? batch[i].resolve(r.value) : batch[i].reject(r.reason)));
-        },
-      )
-      .finally(() => {
-        this.inFlightBatches--;
-        this.pump();
-      });
+        } finally {
+          ended();
+        }
+      },
+    );
   }
 
   private expire(q: Queued, timeoutMs: number): void {
