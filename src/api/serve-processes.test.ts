@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client, request } from 'undici';
@@ -141,6 +142,21 @@ test('aimass serve --processes 2: two HTTP processes on one port, metrics summed
     }
   } finally {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  }
+});
+
+test('aimass serve --processes auto starts one HTTP process per core', { skip: !linux && 'reads /proc', timeout: 120_000 }, async () => {
+  const cores = availableParallelism();
+  const server = start(await tempDir(), ['--processes', 'auto', '--task-slots', '0']);
+  try {
+    await server.url;
+    // one core: no HTTP processes of its own, the server answers in its one process as without --processes
+    if (cores > 1) assert.match(server.stderr(), new RegExp(`; ${cores} HTTP processes\\)`));
+    assert.equal(httpProcesses(server.child.pid!).length, cores > 1 ? cores : 0);
+  } finally {
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGTERM');
+    await exited;
   }
 });
 

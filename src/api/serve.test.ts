@@ -78,7 +78,10 @@ test('aimass serve refuses a --max-request-bytes that is not a size', () =>
 
 test('aimass serve refuses batching and worker options that are not whole numbers in range', () => serveRefuses(['--max-batch-size', '0'], /--max-batch-size must be a whole number ≥ 1, got "0"/));
 
-test('aimass serve refuses --processes that is not a whole number ≥ 1', () => serveRefuses(['--processes', '0'], /--processes must be a whole number ≥ 1, got "0"/));
+test('aimass serve refuses --processes that is not a whole number ≥ 1 or auto', async () => {
+  await serveRefuses(['--processes', '0'], /--processes must be a whole number ≥ 1 or auto \(one per core\), got "0"/);
+  await serveRefuses(['--processes', 'many'], /--processes must be a whole number ≥ 1 or auto \(one per core\), got "many"/);
+});
 
 test('aimass serve with a backup target it cannot open exits 1 naming it, with one process or several', async () => {
   await serveRefuses(['--backup-every', '6h', '--backup-to', 'bogus://x'], /bogus/);

@@ -12,7 +12,7 @@
  * `--processes N` answers HTTP from N processes sharing the port (serve-cluster.ts); this process then runs the
  * task slots and backups, and the others serve.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import type { Command } from 'commander';
 import { buildApp, metricsRegistryOf } from '../../api/index.js';
 import { AimassError, createLogger } from '../../core/index.js';
@@ -43,6 +43,14 @@ interface ServeOptions {
 
 const DEFAULT_BACKUP_KEEP = 10;
 
+/** `--processes`: a whole number ≥ 1, or `auto` for one per core (default 1). */
+function processCount(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (text === 'auto') return availableParallelism();
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new AimassError('INVALID_ARGUMENT', `--processes must be a whole number ≥ 1 or auto (one per core), got "${text}"`);
+  return Number(text);
+}
+
 export function registerServeCommand(program: Command, context: CliContext): void {
   program
     .command('serve')
@@ -58,9 +66,9 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .option('--max-request-bytes <size>', 'largest inference request body, e.g. 16MiB or 1000000; larger ones are refused with 413 (default 64MiB)')
     .option('--max-queue-delay-us <n>', 'longest a request waits for others to share its batch while every worker is busy, in µs (default 500)')
     .option('--task-slots <n>', 'queued tasks (training runs, backups, …) this server runs at once on the embedded dispatcher; 0: none (default 1)')
-    .option('--processes <n>', 'HTTP processes sharing the port, each loading the models it serves; more than 1 helps when the HTTP thread is busy and cores are free (default 1)')
+    .option('--processes <n>', 'HTTP processes sharing the port, each loading the models it serves, or auto: one per core; more than 1 serves more requests when the HTTP thread is the limit (default 1)')
     .action(async (o: ServeOptions) => {
-      const processes = o.processes === undefined ? 1 : wholeNumber(o.processes, '--processes', 1);
+      const processes = processCount(o.processes);
       const plan = servePlan(context, o);
       if (isServeProcess()) return serveProcess(plan);
       if (processes > 1) return servePrimary(context, plan, processes);
