@@ -19,7 +19,13 @@ import type { ClaimedTask, ClaimOffer, Lease, LeaseStatus, TaskCounts, TaskFailu
 import { isFinished, type TaskRecord, type TaskSpec, type TaskState } from './task.js';
 
 export interface ClaimOptions {
-  /** Wait up to this long for a task to fit (long poll); 0 (default) answers at once. */
+  /**
+   * Wait up to this long for a task to fit (long poll); 0 (default) answers at once. A claim that answers at
+   * once still finds a due task that fits whenever one is queued, unless another claim is looking at it that
+   * moment: a claim gives back what it does not take before it answers (with `again`, within the transport's
+   * hold time). So claimers that stop at their first empty answer leave nothing behind; to see a task that a
+   * claimer elsewhere may be looking at, claim with a wait.
+   */
   waitMs?: number;
   signal?: AbortSignal;
   /**

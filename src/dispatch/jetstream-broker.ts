@@ -33,8 +33,14 @@
 // Messages are pulled with raw JetStream pull requests (`$JS.API.CONSUMER.MSG.NEXT`, `no_wait`, plus a short
 // `expires` when the claim may wait: the server then answers as soon as one message is there, with whatever
 // else is ready), so no pull is left open on the server when a worker dies or a claim ends, and a claim with
-// waitMs 0 answers at once. Acks are the JetStream ack protocol on the message's reply subject; hand-backs
-// the next pull must see are confirmed by the server (sent as requests) before that pull goes out.
+// waitMs 0 answers at once. One exception: a `no_wait` pull that the server let in because messages were there,
+// but whose messages went to pulls queued before it, is not answered at all (nats-server 2.9 ends only pulls
+// that expire or got part of their batch); it stays open until the next message, which the server then sends
+// to it. Its claim goes on without it after NO_WAIT_ANSWER_MS, but its inbox is kept until the server closes
+// the pull, and what comes is held for the next claim: an inbox dropped earlier would swallow that message (a
+// task handed back a moment before, say) until its ack wait ran out. Acks are the JetStream ack protocol on the
+// message's reply subject; hand-backs the next pull must see are confirmed by the server (sent as requests)
+// before that pull goes out.
 //
 // Events (watch) are this broker's own changes, like the embedded broker's; waitForTask also polls SQL.
 import type { NatsConnection, Msg, MsgHdrs, Subscription } from '@nats-io/transport-node';
@@ -144,6 +150,8 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
   private held: Delivery[] = [];
   /** Pulls waiting for a message: a message held meanwhile (sent to an earlier pull) ends their wait. */
   private readonly waiting = new Set<() => void>();
+  /** Inboxes of no-wait pulls the server has not closed yet (see the header): what they get is held. */
+  private readonly lingering = new Set<Subscription>();
   private holdTimer: NodeJS.Timeout | undefined;
   /** Hand-backs sent as requests and not yet confirmed: the next pull waits for them. */
   private readonly handing = new Set<Promise<void>>();
@@ -329,7 +337,8 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
 
   async claimMany(offer: ClaimOffer & { load?: number }, max: number, options: ClaimOptions = {}): Promise<ClaimedTask[]> {
     if (!(Number.isInteger(max) && max >= 1)) throw errors.invalidArgument(`max must be a whole number ≥ 1, got ${max}`);
-    const until = Date.now() + (options.waitMs ?? 0);
+    let until = Date.now() + (options.waitMs ?? 0);
+    let recheck = (options.waitMs ?? 0) <= 0;
     for (;;) {
       if (this.closed) return [];
       // An aborted signal stops the waiting only: what is there now is still claimed.
@@ -355,8 +364,20 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
       }
       const deliveries = [...held, ...pulled];
       if (deliveries.length === 0) {
-        if (Date.now() >= until || options.signal?.aborted) return [];
-        continue;
+        // A pull of ours left open on the server may have been sent a message meanwhile (one handed back a
+        // moment ago, say): the server sent it before the answer to this pull, so it is held here by now.
+        if (this.held.length > 0) continue;
+        if (options.signal?.aborted) return [];
+        if (Date.now() < until) continue;
+        // "No messages" can be wrong for a moment: right after the stream stored a message (its consumer is
+        // told a little later), or while a message handed back goes to another pull. When SQL has a task due,
+        // a claim that answers at once looks again, waiting RECHECK_MS at most.
+        if (recheck && (await this.store.anyDue())) {
+          recheck = false;
+          until = Date.now() + RECHECK_MS;
+          continue;
+        }
+        return [];
       }
       const ids = [...new Set(deliveries.map((d) => d.taskId))];
       let result: ClaimBatch;
@@ -505,6 +526,8 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
     clearInterval(this.republishTimer);
     await this.sweeping?.catch(() => undefined);
     this.storedSub?.unsubscribe();
+    for (const sub of this.lingering) sub.unsubscribe();
+    this.lingering.clear();
     for (const d of this.held.splice(0)) this.nak(d, 0);
     await Promise.all(this.handing);
     if (this.ownsConnection) {
@@ -519,9 +542,10 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
 
   /**
    * One pull request for up to `n` messages: `no_wait` (what is there now) when waitMs is 0, else also `expires`
-   * (cut to 5 s; the caller loops), which answers as soon as one message is there. An aborted wait resolves at
-   * once but keeps listening until the server closes the request, so a message sent to it meanwhile is held for
-   * the next claim instead of waiting out a lease in a dead inbox.
+   * (cut to 5 s; the caller loops), which answers as soon as one message is there. An aborted wait, or a no-wait
+   * pull the server has not answered within NO_WAIT_ANSWER_MS, resolves but keeps listening until the server
+   * closes the request, so a message sent to it meanwhile is held for the next claim instead of waiting out a
+   * lease in a dead inbox.
    */
   private async pull(n: number, waitMs: number, signal: AbortSignal | undefined): Promise<Delivery[]> {
     if (this.handing.size > 0) await Promise.all(this.handing);
@@ -544,6 +568,12 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
       const end = () => {
         clearTimeout(timer);
         sub.unsubscribe();
+        this.lingering.delete(sub);
+        answer();
+      };
+      // Only the server may close a no-wait pull (see the header): go on without it, keep its inbox.
+      const linger = () => {
+        this.lingering.add(sub);
         answer();
       };
       const onAbort = () => answer();
@@ -553,6 +583,7 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
           if (err) {
             clearTimeout(timer);
             sub.unsubscribe();
+            this.lingering.delete(sub);
             return answer(err);
           }
           if (msg.reply && msg.reply.startsWith('$JS.ACK.')) {
@@ -567,7 +598,7 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
           end();
         },
       });
-      const timer = setTimeout(end, expires + 2000);
+      const timer = waiting ? setTimeout(end, expires + 2000) : setTimeout(linger, NO_WAIT_ANSWER_MS);
       // Only a wait is cut short; what is there now comes within a round trip anyway. An earlier pull that
       // stopped waiting stays open on the server and may get the next message: then it is held here, and this
       // wait ends so that the claim takes it.
@@ -622,6 +653,15 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
     });
   }
 }
+
+/**
+ * How long a no-wait pull waits for the server's answer, which normally comes within a round trip, before its
+ * claim goes on without it (its inbox is kept; see the header).
+ */
+const NO_WAIT_ANSWER_MS = 500;
+
+/** How long a claim that answers at once waits for a due task whose message a pull did not find (see claimMany). */
+const RECHECK_MS = 50;
 
 /** Queued tasks one republish sweep looks at, at most (the oldest first). */
 const REPUBLISH_BATCH = 1000;

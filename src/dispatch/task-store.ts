@@ -911,6 +911,11 @@ export class TaskStore {
     return out;
   }
 
+  /** Whether some queued task is due (no backoff left), whatever it needs: one row of an index, at most. */
+  async anyDue(): Promise<boolean> {
+    return (await this.db.query("SELECT 1 FROM tasks WHERE state = 'queued' AND not_before_ms <= ? LIMIT 1", [this.now()])).length > 0;
+  }
+
   /** Ids of queued tasks unchanged since `before` (epoch ms), the longest unchanged first, at most `limit`. */
   async queuedSince(before: number, limit: number): Promise<string[]> {
     const rows = await this.db.query<{ id: string }>("SELECT id FROM tasks WHERE state = 'queued' AND updated_at < ? ORDER BY updated_at, id LIMIT ?", [
