@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client, request } from 'undici';
 import { aimass, aimassBin, jsonOf } from '../../test/support/cli.js';
+import { isRunning } from '../../test/support/processes.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 const tempDir = useTempDirs('api-serve-processes');
@@ -52,15 +53,6 @@ function httpProcesses(pid: number): number[] {
   }
   return out.sort((a, b) => a - b);
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** One inference request of the fixture's input, over its own connection. */
 async function inferOnce(url: string): Promise<{ status: number; body: { outputs?: { name: string; shape: number[] }[]; error?: string } }> {
@@ -137,8 +129,8 @@ test('aimass serve --processes 2: two HTTP processes on one port, metrics summed
     assert.equal(code, 0, server.stderr());
     assert.match(server.stderr(), /SIGTERM: finishing requests and tasks in flight and closing/);
     for (const pid of now) {
-      for (const deadline = Date.now() + 10_000; alive(pid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(alive(pid), false, `HTTP process ${pid} stopped with the server`);
+      for (const deadline = Date.now() + 10_000; isRunning(pid) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(isRunning(pid), false, `HTTP process ${pid} stopped with the server`);
     }
   } finally {
     if (server.child.exitCode === null) server.child.kill('SIGKILL');

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, test } from 'node:test';
+import { isRunning } from '../../test/support/processes.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 import { openSqliteDriver } from '../storage/index.js';
 import { fixtureHandlers } from './fixtures/test-handlers.js';
@@ -52,15 +53,6 @@ function nextStart(worker: TaskWorker, type?: string): Promise<RunningTask> {
     };
     worker.on('task-started', on);
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('a no-op task runs end to end in a child; warm children are reused, so a round trip is cheap', async (t) => {
@@ -149,7 +141,7 @@ test('a task over its timeout is killed (SIGTERM, then SIGKILL) and marked timed
   assert.match(ended.error!.message, /timeout of 300 ms/);
   assert.equal(ended.attempts, 1, 'a timeout is not retried');
   assert.equal(ended.history[0].outcome, 'timed-out');
-  assert.equal(isAlive(pid), false, 'the spinning child is gone');
+  assert.equal(isRunning(pid), false, 'the spinning child is gone');
   const next = await run(broker, { type: 'whoami' });
   assert.equal(next.state, 'succeeded');
   assert.notEqual((next.result as { pid: number }).pid, pid);
@@ -200,7 +192,7 @@ test('cancelling a running task stops its child at the next heartbeat', async ()
   const final = (await broker.get(task.id))!;
   assert.equal(final.state, 'cancelled');
   assert.equal(final.history[0].outcome, 'cancelled');
-  assert.equal(isAlive(pid), false);
+  assert.equal(isRunning(pid), false);
   assert.equal((await run(broker, { type: 'noop' })).state, 'succeeded');
 });
 
@@ -242,8 +234,8 @@ test('a worker process killed mid-task: its lease expires, another worker comple
   assert.equal((await broker.counts()).succeeded, 1);
   assert.equal(worker.running().length, 0);
   // the orphaned child noticed its parent was gone and exited
-  for (let i = 0; i < 50 && isAlive(childPid); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(isAlive(childPid), false, 'the dead worker left no child behind');
+  for (let i = 0; i < 50 && isRunning(childPid); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(isRunning(childPid), false, 'the dead worker left no child behind');
 });
 
 test('many short tasks: claimed ahead and run in batches, each once, on the same warm children', async () => {
