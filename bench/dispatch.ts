@@ -16,7 +16,6 @@
 // picks the parts to run (the others print 0).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, Worker as BullWorker, QueueEvents } from 'bullmq';
@@ -25,6 +24,7 @@ import pg from 'pg';
 import { builtinHandlers } from '../src/cli/commands/tasks.js';
 import { type TaskBroker, type TaskEnded, TaskWorker, openEmbeddedBroker, openJetStreamBroker } from '../src/dispatch/index.js';
 import { openPostgresDriver, openSqliteDriver } from '../src/storage/index.js';
+import { freePort } from '../test/support/ports.js';
 import { printResult, round } from './common.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 10_000);
@@ -209,14 +209,6 @@ async function bullmqDurable(): Promise<Figures | null> {
     server.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForRedis(port: number): Promise<true> {

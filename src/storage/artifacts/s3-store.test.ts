@@ -2,10 +2,10 @@
 // particular to S3: the sha256 as x-amz-meta-sha256, no leftovers of multipart uploads, configuration from the
 // URI and the AWS_* environment, and how server and network failures map to error codes.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { assertCode, runArtifactStoreConformance } from '../../../test/support/artifact-store-conformance.js';
+import { freePort } from '../../../test/support/ports.js';
 import { startS3Server, type TestS3Server } from '../../../test/support/s3-server.js';
 import { openArtifactStore, S3ArtifactStore } from './index.js';
 
@@ -79,7 +79,7 @@ describe('s3:// specifics', () => {
   });
 
   it('connection refused is UNAVAILABLE naming the endpoint', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // nothing listens on it
     const store = openArtifactStore(`s3://${BUCKET}?endpoint=http://127.0.0.1:${port}&maxAttempts=1`);
     await assertCode(store.head('a'), 'UNAVAILABLE', `127.0.0.1:${port}`, 'ECONNREFUSED');
     await assertCode(store.put('a', Buffer.from('x')), 'UNAVAILABLE', `127.0.0.1:${port}`);
@@ -125,13 +125,4 @@ describe('s3:// specifics', () => {
 function restoreEnv(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
-}
-
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
