@@ -46,8 +46,13 @@ export function formatMetrics(m: Record<string, number>, max = 3): string {
     .join(' ');
 }
 
-/** A whole-number flag value of at least `min`; anything else is INVALID_ARGUMENT naming the flag. */
-export function wholeNumber(text: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}, got "${text}"`);
+/**
+ * A whole-number flag value of at least `min`; anything else is INVALID_ARGUMENT naming the flag (and `orElse`,
+ * the other values the flag takes, when the caller handles some itself).
+ */
+export function wholeNumber(text: string, flag: string, min: number, orElse?: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw new AimassError('INVALID_ARGUMENT', `${flag} must be a whole number ≥ ${min}${orElse ? ` or ${orElse}` : ''}, got "${text}"`);
+  }
   return Number(text);
 }

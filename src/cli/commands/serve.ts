@@ -46,9 +46,7 @@ const DEFAULT_BACKUP_KEEP = 10;
 /** `--processes`: a whole number ≥ 1, or `auto` for one per core (default 1). */
 function processCount(text: string | undefined): number {
   if (text === undefined) return 1;
-  if (text === 'auto') return availableParallelism();
-  if (!/^\d+$/.test(text) || Number(text) < 1) throw new AimassError('INVALID_ARGUMENT', `--processes must be a whole number ≥ 1 or auto (one per core), got "${text}"`);
-  return Number(text);
+  return text === 'auto' ? availableParallelism() : wholeNumber(text, '--processes', 1, 'auto (one per core)');
 }
 
 export function registerServeCommand(program: Command, context: CliContext): void {
