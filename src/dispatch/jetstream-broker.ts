@@ -565,11 +565,11 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
         if (error) reject(error);
         else resolve(got);
       };
-      const end = () => {
+      const end = (error?: Error) => {
         clearTimeout(timer);
         sub.unsubscribe();
         this.lingering.delete(sub);
-        answer();
+        answer(error);
       };
       // Only the server may close a no-wait pull (see the header): go on without it, keep its inbox.
       const linger = () => {
@@ -580,12 +580,7 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
       let received = 0;
       const sub = this.nc.subscribe(inbox, {
         callback: (err, msg: Msg) => {
-          if (err) {
-            clearTimeout(timer);
-            sub.unsubscribe();
-            this.lingering.delete(sub);
-            return answer(err);
-          }
+          if (err) return end(err);
           if (msg.reply && msg.reply.startsWith('$JS.ACK.')) {
             const delivery = { taskId: msg.string(), reply: msg.reply, pulledAt: Date.now() };
             if (answered) this.hold(delivery);
@@ -598,7 +593,7 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
           end();
         },
       });
-      const timer = waiting ? setTimeout(end, expires + 2000) : setTimeout(linger, NO_WAIT_ANSWER_MS);
+      const timer = waiting ? setTimeout(() => end(), expires + 2000) : setTimeout(linger, NO_WAIT_ANSWER_MS);
       // Only a wait is cut short; what is there now comes within a round trip anyway. An earlier pull that
       // stopped waiting stays open on the server and may get the next message: then it is held here, and this
       // wait ends so that the claim takes it.
@@ -609,9 +604,7 @@ export class JetStreamBroker extends StoreBackedBroker implements TaskBroker {
       try {
         this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.stream}.${this.consumer}`, JSON.stringify(request), { reply: inbox });
       } catch (e) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        answer(e as Error);
+        end(e as Error);
       }
     });
   }
