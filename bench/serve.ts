@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { procStat } from '../test/support/processes.js';
 import { printResult, referenceData, repoRoot, round } from './common.js';
 
 const MODEL = 'bench-serve-cnn';
@@ -116,20 +117,12 @@ async function stop(server: Server, how: 'signal' | 'stdin'): Promise<void> {
  * /proc; undefined elsewhere).
  */
 function cpuSeconds(pid: number): number | undefined {
-  const fieldsOf = (p: string) => {
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
   try {
     let ticks = 0;
     for (const p of readdirSync('/proc')) {
       if (!/^\d+$/.test(p)) continue;
-      try {
-        const f = fieldsOf(p);
-        if (Number(p) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]); // utime + stime, 1/100 s
-      } catch {
-        // the process ended meanwhile
-      }
+      const f = procStat(p); // undefined: the process ended meanwhile
+      if (f && (Number(p) === pid || Number(f[1]) === pid)) ticks += Number(f[11]) + Number(f[12]); // utime + stime, 1/100 s
     }
     return ticks / 100;
   } catch {

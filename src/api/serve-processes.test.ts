@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client, request } from 'undici';
 import { aimass, aimassBin, jsonOf } from '../../test/support/cli.js';
-import { isRunning } from '../../test/support/processes.js';
+import { isRunning, procStat } from '../../test/support/processes.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
 const tempDir = useTempDirs('api-serve-processes');
@@ -44,8 +44,7 @@ function httpProcesses(pid: number): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const ppid = Number(procStat(entry)?.[1]);
       if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes('serve')) out.push(Number(entry));
     } catch {
       // gone meanwhile
